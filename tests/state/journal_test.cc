@@ -1,0 +1,198 @@
+// Runs and the journal: intent before a step, result after, and the queries over them.
+#include <catch2/catch.hpp>
+
+#include "state/store.h"
+#include "store_test_util.h"
+
+namespace racksmith::state {
+namespace {
+
+struct JournalFixture {
+  FakeClock clock;
+  std::unique_ptr<Store> store;
+  int64_t run = 0;
+
+  JournalFixture() {
+    Result<std::unique_ptr<Store>> opened = OpenMemoryStore(clock);
+    REQUIRE(opened.ok());
+    store = std::move(*opened);
+    REQUIRE(store->EnsureNodes({"n1", "n2", "n3"}, NodeState::kNew).ok());
+    Result<int64_t> r = store->BeginRun({"racksmith apply n[1-3]", "alice", "ctl1", 4242});
+    REQUIRE(r.ok());
+    run = *r;
+  }
+
+  int64_t Intend(const std::string& node, const std::string& kind,
+                 const std::string& component = "") {
+    Result<int64_t> id = store->RecordIntent({run, node, kind, component, R"({"x":1})", 1});
+    REQUIRE(id.ok());
+    return *id;
+  }
+};
+
+TEST_CASE("a run records who started it, and its outcome when it finishes", "[state]") {
+  JournalFixture f;
+  Result<RunRecord> r = f.store->GetRun(f.run);
+  REQUIRE(r.ok());
+  CHECK(r->command_line == "racksmith apply n[1-3]");
+  CHECK(r->user == "alice");
+  CHECK(r->host == "ctl1");
+  CHECK(r->pid == 4242);
+  CHECK(r->outcome == RunOutcome::kRunning);
+  CHECK(r->finished_at == 0);
+  f.clock.Advance(60'000);
+  RS_REQUIRE_OK(f.store->FinishRun(f.run, RunOutcome::kFailed));
+  r = f.store->GetRun(f.run);
+  CHECK(r->outcome == RunOutcome::kFailed);
+  CHECK(r->finished_at == r->started_at + 60'000);
+  CHECK(f.store->FinishRun(999, RunOutcome::kFailed).error().code() == ErrorCode::kNotFound);
+  CHECK(f.store->FinishRun(f.run, RunOutcome::kRunning).error().code() == ErrorCode::kInvalidInput);
+}
+
+TEST_CASE("the last run is the newest and runs list newest first", "[state]") {
+  JournalFixture f;
+  Result<int64_t> second = f.store->BeginRun({"racksmith apply", "bob", "ctl1", 1});
+  REQUIRE(second.ok());
+  CHECK(*second > f.run);
+  Result<std::optional<RunRecord>> last = f.store->LastRun();
+  REQUIRE(last.ok());
+  REQUIRE(last->has_value());
+  CHECK((*last)->id == *second);
+  Result<std::vector<RunRecord>> runs = f.store->ListRuns(10);
+  REQUIRE(runs.ok());
+  REQUIRE(runs->size() == 2);
+  CHECK((*runs)[0].user == "bob");
+}
+
+TEST_CASE("an intent is journaled as intended, then running, then with its result", "[state]") {
+  JournalFixture f;
+  int64_t id = f.Intend("n1", "install", "cuda");
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfRun(f.run);
+  REQUIRE(steps.ok());
+  REQUIRE(steps->size() == 1);
+  CHECK((*steps)[0].status == StepStatus::kIntended);
+  CHECK((*steps)[0].intent_json == R"({"x":1})");
+  CHECK((*steps)[0].finished_at == 0);
+
+  RS_REQUIRE_OK(f.store->MarkRunning(id));
+  CHECK(f.store->StepsOfRun(f.run)->at(0).status == StepStatus::kRunning);
+
+  f.clock.Advance(1500);
+  RS_REQUIRE_OK(f.store->RecordResult(
+      id, {StepStatus::kFailed, "exit status 2", "E: unable to locate package", std::nullopt}));
+  StepRecord s = f.store->StepsOfRun(f.run)->at(0);
+  CHECK(s.status == StepStatus::kFailed);
+  CHECK(s.error == "exit status 2");
+  CHECK(s.output_tail == "E: unable to locate package");
+  CHECK(s.finished_at == s.started_at + 1500);
+  CHECK(s.node == "n1");
+  CHECK(s.kind == "install");
+  CHECK(s.component == "cuda");
+  // A finished step cannot be marked running again.
+  CHECK(f.store->MarkRunning(id).error().code() == ErrorCode::kNotFound);
+}
+
+TEST_CASE("a succeeded result records its component in the same transaction", "[state]") {
+  JournalFixture f;
+  int64_t id = f.Intend("n2", "install", "nvidia_driver");
+  ComponentRecord c;
+  c.component = "nvidia_driver";
+  c.version = "560.35";
+  c.content_hash = "sha256:abc";
+  RS_REQUIRE_OK(f.store->RecordResult(id, {StepStatus::kSucceeded, "", "", c}));
+  Result<std::vector<ComponentRecord>> comps = f.store->Components("n2");
+  REQUIRE(comps.ok());
+  REQUIRE(comps->size() == 1);
+  CHECK(comps->at(0).content_hash == "sha256:abc");
+  CHECK(comps->at(0).run_id == f.run);
+
+  // A failed result never records the component.
+  int64_t failed = f.Intend("n3", "install", "nvidia_driver");
+  RS_REQUIRE_OK(f.store->RecordResult(failed, {StepStatus::kFailed, "boom", "", c}));
+  CHECK(f.store->Components("n3")->empty());
+}
+
+TEST_CASE("a result must be a finished status", "[state]") {
+  JournalFixture f;
+  int64_t id = f.Intend("n1", "power_on");
+  Status s = f.store->RecordResult(id, {StepStatus::kRunning, "", "", std::nullopt});
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code() == ErrorCode::kInvalidInput);
+  CHECK(f.store->RecordResult(777, {}).error().code() == ErrorCode::kNotFound);
+}
+
+TEST_CASE("an intent for an unknown node or run, or with bad JSON, is refused", "[state]") {
+  JournalFixture f;
+  CHECK(f.store->RecordIntent({f.run, "ghost", "image", "", "{}", 1}).error().code() ==
+        ErrorCode::kNotFound);
+  CHECK(f.store->RecordIntent({999, "n1", "image", "", "{}", 1}).error().code() ==
+        ErrorCode::kNotFound);
+  Result<int64_t> bad = f.store->RecordIntent({f.run, "n1", "image", "", "{oops", 1});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code() == ErrorCode::kInvalidInput);
+  CHECK(bad.error().message() == "the intent of step image on node 'n1' is not valid JSON");
+  CHECK(f.store->StepsOfRun(f.run)->empty());
+}
+
+TEST_CASE("a long output is kept as its tail", "[state]") {
+  JournalFixture f;
+  int64_t id = f.Intend("n1", "burnin");
+  std::string output = std::string(100'000, 'a') + "LAST LINE";
+  RS_REQUIRE_OK(f.store->RecordResult(id, {StepStatus::kSucceeded, "", output, std::nullopt}));
+  std::string tail = f.store->StepsOfRun(f.run)->at(0).output_tail;
+  CHECK(tail.size() == 64 * 1024);
+  CHECK(tail.substr(tail.size() - 9) == "LAST LINE");
+}
+
+TEST_CASE("steps of a node are listed oldest first across runs", "[state]") {
+  JournalFixture f;
+  int64_t a = f.Intend("n1", "power_on");
+  f.Intend("n2", "power_on");
+  Result<int64_t> run2 = f.store->BeginRun({"racksmith apply", "alice", "ctl1", 1});
+  REQUIRE(run2.ok());
+  Result<int64_t> b = f.store->RecordIntent({*run2, "n1", "image", "image", "", 2});
+  REQUIRE(b.ok());
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n1");
+  REQUIRE(steps.ok());
+  REQUIRE(steps->size() == 2);
+  CHECK(steps->at(0).id == a);
+  CHECK(steps->at(1).id == *b);
+  CHECK(steps->at(1).run_id == *run2);
+  CHECK(steps->at(1).attempt == 2);
+  CHECK(steps->at(1).intent_json == "{}");
+}
+
+TEST_CASE("the last step per node is each node's newest step", "[state]") {
+  JournalFixture f;
+  f.Intend("n1", "power_on");
+  int64_t n1_last = f.Intend("n1", "image");
+  int64_t n2_last = f.Intend("n2", "power_on");
+  Result<std::vector<StepRecord>> last = f.store->LastStepPerNode();
+  REQUIRE(last.ok());
+  REQUIRE(last->size() == 2);  // n3 has no steps
+  CHECK(last->at(0).node == "n1");
+  CHECK(last->at(0).id == n1_last);
+  CHECK(last->at(1).node == "n2");
+  CHECK(last->at(1).id == n2_last);
+}
+
+TEST_CASE("unfinished steps of the last run are what a resume needs", "[state]") {
+  JournalFixture f;
+  int64_t done = f.Intend("n1", "power_on");
+  int64_t running = f.Intend("n2", "image");
+  int64_t intended = f.Intend("n3", "image");
+  RS_REQUIRE_OK(f.store->RecordResult(done, {}));
+  RS_REQUIRE_OK(f.store->MarkRunning(running));
+  Result<std::vector<StepRecord>> open = f.store->UnfinishedStepsOfLastRun();
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 2);
+  CHECK(open->at(0).id == running);
+  CHECK(open->at(0).status == StepStatus::kRunning);
+  CHECK(open->at(1).id == intended);
+  // Once a newer run begins, the older run's leftovers are no longer "the last run's".
+  REQUIRE(f.store->BeginRun({"racksmith apply --resume", "alice", "ctl1", 1}).ok());
+  CHECK(f.store->UnfinishedStepsOfLastRun()->empty());
+}
+
+}  // namespace
+}  // namespace racksmith::state

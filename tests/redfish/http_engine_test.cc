@@ -1,0 +1,95 @@
+// The HTTP engine on its own: limits, keep-alive, Retry-After parsing, idempotency.
+#include <catch2/catch.hpp>
+#include <future>
+
+#include "redfish/test_util.h"
+
+namespace racksmith::testing {
+namespace {
+
+redfish::HttpRequest Get(const std::string& url) {
+  redfish::HttpRequest r;
+  r.url = url;
+  r.idempotent = true;
+  r.attempt_timeout_ms = 2'000;
+  r.deadline_ms = 5'000;
+  return r;
+}
+
+TEST_CASE("Retry-After is read as seconds or as an HTTP date", "[redfish]") {
+  CHECK(redfish::ParseRetryAfterMs("3", 0) == 3'000);
+  CHECK(redfish::ParseRetryAfterMs("", 0) == -1);
+  CHECK(redfish::ParseRetryAfterMs("soon", 0) == -1);
+  CHECK(redfish::ParseRetryAfterMs("99999999999", 0) == -1);
+  // Sun, 06 Nov 1994 08:49:37 GMT is 784111777 s after the epoch.
+  CHECK(redfish::ParseRetryAfterMs("Sun, 06 Nov 1994 08:49:37 GMT", 784'111'770'000) == 7'000);
+  CHECK(redfish::ParseRetryAfterMs("Sun, 06 Nov 1994 08:49:37 GMT", 784'111'999'000) == 0);
+}
+
+TEST_CASE("Only 429 and 5xx gateway-like statuses are retryable", "[redfish]") {
+  for (long s : {429L, 500L, 502L, 503L, 504L}) CHECK(redfish::IsRetryableStatus(s));
+  for (long s : {200L, 400L, 401L, 404L, 409L, 412L, 501L})
+    CHECK_FALSE(redfish::IsRetryableStatus(s));
+}
+
+TEST_CASE("The per-host limit caps requests in flight against one BMC", "[redfish]") {
+  auto opts = Tree("mockups/public-rackmount1");
+  opts.require_auth = false;
+  opts.threads = 8;
+  MockupServer server(opts);
+  server.SetDelayMs(30);
+  redfish::EngineOptions eo;
+  eo.max_per_host = 3;
+  redfish::HttpEngine engine(eo);
+  std::vector<std::future<Result<redfish::HttpResponse>>> futures;
+  for (int i = 0; i < 20; ++i)
+    futures.push_back(std::async(std::launch::async, [&] {
+      return engine.Perform(Get(server.url() + "/redfish/v1/Systems"));
+    }));
+  for (auto& f : futures) {
+    auto r = f.get();
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+  }
+  auto stats = engine.Stats();
+  CHECK(stats.max_in_flight_per_host == 3);
+  CHECK(stats.connections_opened <= 3);  // the three connections are kept alive and reused
+}
+
+TEST_CASE("A POST is never retried by the engine, a GET is", "[redfish]") {
+  auto opts = Tree("mockups/public-rackmount1");
+  opts.require_auth = false;
+  MockupServer server(opts);
+  redfish::EngineOptions eo;
+  eo.backoff_base_ms = 5;
+  redfish::HttpEngine engine(eo);
+  server.FailNext(10, 503, "0");
+  auto post = Get(server.url() + "/redfish/v1/Systems/437XR1138R2/Actions/ComputerSystem.Reset");
+  post.method = "POST";
+  post.idempotent = false;
+  auto r = engine.Perform(post);
+  REQUIRE(r.ok());
+  CHECK(r->status == 503);
+  CHECK(r->attempts == 1);
+  auto get = Get(server.url() + "/redfish/v1/Systems");
+  get.max_attempts = 3;
+  r = engine.Perform(get);
+  REQUIRE(r.ok());
+  CHECK(r->attempts == 3);
+}
+
+TEST_CASE("Requests still queued when the engine stops fail instead of hanging", "[redfish]") {
+  BrokenServer hung(BrokenServer::Mode::kHang);
+  std::promise<Result<redfish::HttpResponse>> done;
+  {
+    redfish::HttpEngine engine;
+    engine.Submit(Get(hung.url() + "/redfish/v1/"),
+                  [&](Result<redfish::HttpResponse> r) { done.set_value(std::move(r)); });
+  }
+  auto r = done.get_future().get();
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message(), Catch::Contains("engine is stopping"));
+}
+
+}  // namespace
+}  // namespace racksmith::testing

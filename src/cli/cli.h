@@ -37,5 +37,12 @@ void AddHostlistCommand(CLI::App& app, CliContext& ctx);
 void AddValidateCommand(CLI::App& app, CliContext& ctx);
 void AddInventoryCommand(CLI::App& app, CliContext& ctx);
 void AddStatusCommand(CLI::App& app, CliContext& ctx);
+void AddHistoryCommand(CLI::App& app, CliContext& ctx);
+void AddBmcCommand(CLI::App& app, CliContext& ctx);
+void AddExecCommand(CLI::App& app, CliContext& ctx);
+void AddHostkeyCommand(CLI::App& app, CliContext& ctx);
+void AddLabCommand(CLI::App& app, CliContext& ctx);
+void AddCopyCommand(CLI::App& app, CliContext& ctx);
+void AddTemplateCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace racksmith::cli

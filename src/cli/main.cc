@@ -37,10 +37,17 @@ int Main(int argc, char** argv) {
              "Docs: docs/cli.md");
 
   AddVersionCommand(app, ctx);
-  // AddHostlistCommand(app, ctx);
-  // AddValidateCommand(app, ctx);
-  // AddInventoryCommand(app, ctx);
-  // AddStatusCommand(app, ctx);
+  AddHostlistCommand(app, ctx);
+  AddValidateCommand(app, ctx);
+  AddInventoryCommand(app, ctx);
+  AddStatusCommand(app, ctx);
+  AddHistoryCommand(app, ctx);
+  AddBmcCommand(app, ctx);
+  AddTemplateCommand(app, ctx);
+  AddExecCommand(app, ctx);
+  AddHostkeyCommand(app, ctx);
+  AddLabCommand(app, ctx);
+  AddCopyCommand(app, ctx);
 
   try {
     app.parse(argc, argv);

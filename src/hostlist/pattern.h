@@ -18,8 +18,9 @@
 
 namespace racksmith::hostlist::internal {
 
-/// Numbers inside brackets have at most this many digits, so every value fits in uint64_t.
-inline constexpr int kMaxDigits = 18;
+/// Numbers have at most this many digits, so every value fits in uint64_t (Slurm reads up to
+/// 20 digits but wraps numbers past 2^64-1 to another name; see docs/hostlist.md).
+inline constexpr int kMaxDigits = 19;
 
 /// lo..hi inclusive, printed zero-padded to `width` digits (the length of lo as written).
 struct NumberRange {

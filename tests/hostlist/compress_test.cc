@@ -67,9 +67,14 @@ TEST_CASE("Names that are only digits fold with an empty prefix", "[hostlist]") 
   CHECK(Compress({"1", "2", "3"}) == "[1-3]");
 }
 
-TEST_CASE("A digit suffix longer than eighteen digits is kept as text", "[hostlist]") {
+TEST_CASE("A digit suffix of nineteen digits folds", "[hostlist]") {
   CHECK(Compress({"n1234567890123456789", "n1234567890123456790"}) ==
-        "n1234567890123456789,n1234567890123456790");
+        "n[1234567890123456789-1234567890123456790]");
+}
+
+TEST_CASE("A digit suffix longer than nineteen digits is kept as text", "[hostlist]") {
+  CHECK(Compress({"n12345678901234567890", "n12345678901234567891"}) ==
+        "n12345678901234567890,n12345678901234567891");
 }
 
 TEST_CASE("No names compress to an empty string", "[hostlist]") { CHECK(Compress({}).empty()); }

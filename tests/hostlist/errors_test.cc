@@ -99,9 +99,9 @@ TEST_CASE("More than kMaxHosts names is an error, not an allocation", "[hostlist
   ErrorAt("a[0-999999999999]b[0-999999999999]c[0-999999999999]", 1);
 }
 
-TEST_CASE("Numbers longer than eighteen digits are an error", "[hostlist]") {
-  CHECK(ErrorAt("n[1234567890123456789]", 3) ==
-        "hostlist \"n[1234567890123456789]\" column 3: expected a number of at most 18 digits, "
+TEST_CASE("Numbers longer than nineteen digits are an error", "[hostlist]") {
+  CHECK(ErrorAt("n[12345678901234567890]", 3) ==
+        "hostlist \"n[12345678901234567890]\" column 3: expected a number of at most 19 digits, "
         "found a longer one");
 }
 

@@ -127,9 +127,9 @@ TEST_CASE("Expansion up to kMaxHosts names succeeds", "[hostlist]") {
   CHECK(names.back() == "n1000000");
 }
 
-TEST_CASE("Numbers of eighteen digits expand", "[hostlist]") {
-  CHECK(MustExpand("n[999999999999999998-999999999999999999]") ==
-        Names{"n999999999999999998", "n999999999999999999"});
+TEST_CASE("Numbers of nineteen digits expand", "[hostlist]") {
+  CHECK(MustExpand("n[9999999999999999998-9999999999999999999]") ==
+        Names{"n9999999999999999998", "n9999999999999999999"});
 }
 
 }  // namespace

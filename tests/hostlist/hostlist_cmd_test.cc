@@ -85,6 +85,55 @@ TEST_CASE("hostlist names the stdin line of an error", "[hostlist][cli]") {
   CHECK(MatchesGolden("hostlist/stdin_error.txt", r.err));
 }
 
+TEST_CASE("hostlist --expand and --count read hostlists from stdin", "[hostlist][cli]") {
+  CliOptions opt;
+  opt.stdin_text = "r[1-2]n[01-02]\n  \nlogin1\n";
+  auto e = RunCli({"hostlist", "--expand", "-"}, opt);
+  CHECK(e.exit_code == 0);
+  CHECK(e.out == "r1n01\nr1n02\nr2n01\nr2n02\nlogin1\n");
+  auto n = RunCli({"hostlist", "--count", "-", "x[1-5]"}, opt);
+  CHECK(n.exit_code == 0);
+  CHECK(n.out == "10\n");
+}
+
+TEST_CASE("hostlist with an empty stdin prints no names, an empty hostlist and zero",
+          "[hostlist][cli]") {
+  CliOptions opt;
+  opt.stdin_text = "";
+  auto e = RunCli({"hostlist", "-e", "-"}, opt);
+  CHECK(e.exit_code == 0);
+  CHECK(e.out.empty());
+  auto c = RunCli({"hostlist", "-c", "-"}, opt);
+  CHECK(c.exit_code == 0);
+  CHECK(c.out == "\n");
+  auto j = RunCli({"hostlist", "-c", "--json", "-"}, opt);
+  CHECK(j.out == "{\"hostlist\": \"\", \"count\": 0}\n");
+  auto n = RunCli({"hostlist", "-n", "-"}, opt);
+  CHECK(n.out == "0\n");
+}
+
+TEST_CASE("hostlist --compress of an expression prints it as scontrol does", "[hostlist][cli]") {
+  auto r = RunCli({"hostlist", "-c", "node1[00-10]", "r[1-2]n[01-02]"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "node1[00-10],r1n[01-02],r2n[01-02]\n");
+  auto names = RunCli({"hostlist", "-c", "n09", "n10", "n011", "n12"});
+  CHECK(names.out == "n[09-10,011,12]\n");
+}
+
+TEST_CASE("hostlist names the column of an error in the argument that has it", "[hostlist][cli]") {
+  auto r = RunCli({"hostlist", "-e", "n[1-2]", "gpu-n[01-04]x"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "racksmith hostlist: hostlist \"gpu-n[01-04]x\" column 13: expected ',' or the end "
+        "after ']', found \"x\" (as in Slurm, text may not follow the last bracket)\n"
+        "  gpu-n[01-04]x\n"
+        "              ^\n");
+  auto bad_char = RunCli({"hostlist", "-n", "n1,n@2"});
+  CHECK(bad_char.exit_code == 2);
+  CHECK_THAT(bad_char.err, Catch::Contains("column 5: expected a letter, digit"));
+}
+
 TEST_CASE("hostlist refuses more than kMaxHosts names with exit code 2", "[hostlist][cli]") {
   auto r = RunCli({"hostlist", "-e", "n[0-999999999]"});
   CHECK(r.exit_code == 2);

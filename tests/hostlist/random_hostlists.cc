@@ -80,12 +80,13 @@ std::string RandomHostlists::Name() {
   }
 }
 
-std::string RandomHostlists::Expression() {
-  static const char* kSeparators[] = {",", ",", ",", " ", ", "};
-  int names = Uniform(1, 4);
+std::string RandomHostlists::Expression(bool whitespace) {
+  // Slurm separates names at commas, spaces and tabs (a line break is part of a name there).
+  static const char* kSeparators[] = {",", " ", ", ", "\t", " ,\t"};
+  int names = Uniform(whitespace ? 2 : 1, 4);
   std::string out;
   for (int i = 0; i < names; ++i) {
-    if (i > 0) out += kSeparators[Uniform(0, 4)];
+    if (i > 0) out += whitespace ? kSeparators[Uniform(0, 4)] : ",";
     out += Name();
   }
   return out;
@@ -135,32 +136,85 @@ std::vector<std::string> RandomHostlists::Names() {
   return names;
 }
 
+namespace {
+
+constexpr const char* kBatchMarker = "@@END";
+
+bool HasWhitespace(const std::string& s) { return s.find_first_of(" \t\n\r") != std::string::npos; }
+
+// Splits one batch's output (stdout and stderr interleaved) at the marker lines, dropping the
+// lines scontrol echoes for each command it reads.
+std::vector<std::string> SplitBatchOutput(const std::string& text) {
+  std::vector<std::string> outputs;
+  std::string current;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    if (line.rfind("scontrol: show ", 0) == 0 || line == "scontrol: ") continue;
+    if (line == kBatchMarker) {
+      outputs.push_back(current);
+      current.clear();
+      continue;
+    }
+    current += line + "\n";
+  }
+  return outputs;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace
+
 std::vector<std::string> RunScontrol(const std::string& what, const std::vector<std::string>& args,
                                      std::string* error) {
   using racksmith::testing::RunProgram;
-  if (RunProgram({"sh", "-c", "command -v scontrol"}).exit_code != 0) {
+  if (RunProgram({"sh", "-c", "command -v scontrol && command -v stdbuf"}).exit_code != 0) {
     *error =
-        "scontrol is not installed: run scripts/setup.sh (Debian package slurm-client); the "
-        "differential test needs it";
+        "scontrol (or stdbuf) is not installed: run scripts/setup.sh (Debian package "
+        "slurm-client); the differential test needs it";
     return {};
   }
   racksmith::testing::TempDir dir;
   dir.Write(
       "slurm.conf",
       "ClusterName=x\nSlurmctldHost=localhost\nNodeName=dummy\nPartitionName=p Nodes=dummy\n");
+  // Arguments without whitespace go to a few scontrol processes that read commands from
+  // stdin (one process start for hundreds of cases); scontrol splits its command lines at
+  // whitespace, so an argument with whitespace (or an empty one) gets a process of its own,
+  // through argv.
   constexpr int kShells = 2;
-  for (int shell = 0; shell < kShells; ++shell) {
-    std::string cases;
-    for (size_t i = shell; i < args.size(); i += kShells) cases += args[i] + "\n";
-    dir.Write("cases" + std::to_string(shell), cases);
+  std::vector<std::vector<size_t>> batch(kShells);
+  std::vector<size_t> single;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i].empty() || HasWhitespace(args[i])) {
+      single.push_back(i);
+    } else {
+      batch[i % kShells].push_back(i);
+    }
   }
-  std::string script = "export SLURM_CONF=\"" + dir.Join("slurm.conf") +
-                       "\"\nrun() { while IFS= read -r l; do scontrol show " + what +
-                       " -- \"$l\" 2>&1; echo '@@END'; done < \"$1\" > \"$2\"; }\n";
+  std::string script = "export SLURM_CONF=\"" + dir.Join("slurm.conf") + "\"\n";
   for (int shell = 0; shell < kShells; ++shell) {
-    script += "run cases" + std::to_string(shell) + " out" + std::to_string(shell) + " &\n";
+    std::string commands;
+    for (size_t i : batch[shell]) {
+      commands += "show " + what + " " + args[i] + "\nshow hostnames " + kBatchMarker + "\n";
+    }
+    dir.Write("batch" + std::to_string(shell), commands);
+    // Line-buffered stdout keeps each error message next to the command that caused it.
+    script += "stdbuf -oL scontrol < batch" + std::to_string(shell) + " > batch" +
+              std::to_string(shell) + ".out 2>&1 &\n";
   }
-  script += "wait\n";
+  std::string singles;
+  for (size_t i : single) singles += args[i] + '\0';
+  dir.Write("singles", singles);
+  script += "xargs -0 -r -n 1 sh -c 'scontrol show " + what + " -- \"$1\" 2>&1; echo " +
+            kBatchMarker + "' sh < singles > singles.out\nwait\n";
   racksmith::testing::CliOptions options;
   options.cwd = dir.path();
   auto run = RunProgram({"sh", "-c", script}, options);
@@ -168,24 +222,15 @@ std::vector<std::string> RunScontrol(const std::string& what, const std::vector<
     *error = "running scontrol failed: " + run.err;
     return {};
   }
-  std::vector<std::vector<std::string>> per_shell(kShells);
+  std::vector<std::string> outputs(args.size(), "<missing output>");
+  auto collect = [&](const std::vector<size_t>& indexes, const std::string& file) {
+    std::vector<std::string> got = SplitBatchOutput(ReadFile(dir.Join(file)));
+    for (size_t k = 0; k < indexes.size() && k < got.size(); ++k) outputs[indexes[k]] = got[k];
+  };
   for (int shell = 0; shell < kShells; ++shell) {
-    std::ifstream in(dir.Join("out" + std::to_string(shell)));
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    std::string text = buffer.str();
-    const std::string kEnd = "@@END\n";
-    for (size_t pos = 0, end; (end = text.find(kEnd, pos)) != std::string::npos;
-         pos = end + kEnd.size()) {
-      per_shell[shell].push_back(text.substr(pos, end - pos));
-    }
+    collect(batch[shell], "batch" + std::to_string(shell) + ".out");
   }
-  std::vector<std::string> outputs;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const auto& from = per_shell[i % kShells];
-    size_t k = i / kShells;
-    outputs.push_back(k < from.size() ? from[k] : "<missing output>");
-  }
+  collect(single, "singles.out");
   return outputs;
 }
 

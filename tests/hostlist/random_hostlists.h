@@ -14,10 +14,11 @@ class RandomHostlists {
  public:
   explicit RandomHostlists(uint64_t seed) : rng_(seed) {}
 
-  /// A valid expression: 1-4 names joined by ',' / ' ' / ", ", each a literal, a name with
-  /// 1-4 bracket groups (zero padding, mixed widths, 9/10 and 99/100 boundaries), or an
-  /// IPv4 address with per-octet ranges. Expands to at most a few hundred names.
-  std::string Expression();
+  /// A valid expression: 1-4 names joined by ',', each a literal, a name with 1-4 bracket
+  /// groups (zero padding, mixed widths, 9/10 and 99/100 boundaries), or an IPv4 address
+  /// with per-octet ranges. Expands to at most a few hundred names. With `whitespace`, 2-4
+  /// names joined by ',', ' ', ", ", a tab or " ,\t".
+  std::string Expression(bool whitespace = false);
 
   /// An expression Slurm rejects too: a reversed range, an empty or non-numeric range
   /// item, or text after the last bracket group.
@@ -40,7 +41,8 @@ class RandomHostlists {
 };
 
 /// Runs `scontrol show <what> ARG` for every arg (what: "hostnames" or "hostlist") with a
-/// throwaway slurm.conf, in two shells at once, and returns each run's stdout and stderr.
+/// throwaway slurm.conf and returns each run's stdout and stderr. Arguments without whitespace
+/// are batched into two scontrol processes that read their commands from stdin.
 /// A run that fails holds "Invalid hostlist" or "scontrol: error". Sets `error` (and returns
 /// nothing) when scontrol cannot be run.
 std::vector<std::string> RunScontrol(const std::string& what, const std::vector<std::string>& args,

@@ -57,9 +57,27 @@ int List(const CliContext& ctx, const std::string& selection, bool as_json) {
     return kExitUsage;
   }
   if (as_json) {
-    json out = json::array();
-    for (const Node* n : *nodes) out.push_back(inventory::NodeContext(inv, *n));
-    std::cout << out.dump(2) << "\n";
+    // One node at a time, laid out exactly as dump(2) of the whole array would be, so that
+    // memory stays flat however many nodes there are.
+    if (nodes->empty()) {
+      std::cout << "[]\n";
+      return kExitOk;
+    }
+    std::string text = "[\n";
+    for (size_t i = 0; i < nodes->size(); ++i) {
+      std::string one = inventory::NodeContext(inv, *(*nodes)[i]).dump(2);
+      text += "  ";
+      for (char c : one) {
+        text += c;
+        if (c == '\n') text += "  ";
+      }
+      text += i + 1 < nodes->size() ? ",\n" : "\n";
+      if (text.size() > (1 << 16)) {
+        std::cout << text;
+        text.clear();
+      }
+    }
+    std::cout << text << "]\n";
     return kExitOk;
   }
   std::vector<std::vector<std::string>> rows = {
@@ -99,7 +117,7 @@ std::string OriginText(const Inventory& inv, const Node& n, const std::string& p
     const inventory::Rack* r = inv.FindRack(n.rack);
     return r ? r->where.ToString() : "";
   }
-  if (path == "site") return "";
+  if (path == "site") return inv.site_where.ToString();
   std::string key = path.substr(0, path.find('['));
   const SourceLoc* loc = n.OriginOf(key);
   return loc ? loc->ToString() : "default";

@@ -1,5 +1,6 @@
 // `racksmith validate [PATH]`: load and check an inventory, report every error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -13,7 +14,9 @@ namespace {
 // The offending line under each error, with a caret at the column (ninja's Lexer::Error).
 class SourceLines {
  public:
-  std::string Excerpt(const SourceLoc& where) {
+  // `hide_value`: the error is about a secret written in the file; the value at the column is
+  // replaced so that validate never prints it.
+  std::string Excerpt(const SourceLoc& where, bool hide_value) {
     if (where.line <= 0) return "";
     auto [it, inserted] = files_.try_emplace(where.file);
     if (inserted) {
@@ -31,6 +34,7 @@ class SourceLines {
     for (char& c : text) {
       if (c == '\t') c = ' ';
     }
+    if (hide_value && where.col > 0) text = HideValue(text, static_cast<size_t>(where.col) - 1);
     constexpr size_t kWidth = 100;
     size_t col = where.col > 0 ? static_cast<size_t>(where.col) - 1 : 0;
     size_t start = col > kWidth - 20 ? col - (kWidth - 20) : 0;
@@ -41,6 +45,22 @@ class SourceLines {
   }
 
  private:
+  // Replaces the scalar starting at `col` (quoted, or up to the next ',', '}', ']' or " #").
+  static std::string HideValue(const std::string& line, size_t col) {
+    if (col >= line.size()) return line;
+    size_t end = line.size();
+    char quote = line[col];
+    if (quote == '"' || quote == '\'') {
+      size_t close = line.find(quote, col + 1);
+      end = close == std::string::npos ? line.size() : close + 1;
+    } else {
+      size_t stop = line.find_first_of(",}]", col);
+      size_t comment = line.find(" #", col);
+      end = std::min({line.size(), stop, comment});
+    }
+    return line.substr(0, col) + "<not shown>" + line.substr(end);
+  }
+
   std::map<std::string, std::vector<std::string>> files_;
 };
 
@@ -58,7 +78,8 @@ void AddValidateCommand(CLI::App& app, CliContext& ctx) {
       if (!out.ok()) {
         SourceLines lines;
         for (const Error& e : out.errors) {
-          std::cerr << e.ToString() << "\n" << lines.Excerpt(e.where());
+          bool secret = e.message().find("(not shown)") != std::string::npos;
+          std::cerr << e.ToString() << "\n" << lines.Excerpt(e.where(), secret);
         }
         std::cerr << "invalid: " << where << ": " << out.errors.size()
                   << (out.errors.size() == 1 ? " error" : " errors") << "\n";

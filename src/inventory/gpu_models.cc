@@ -8,7 +8,7 @@
 #include <cctype>
 #include <string>
 
-#include "inventory/inventory.h"
+#include "inventory/internal.h"
 
 namespace racksmith::inventory {
 namespace {
@@ -119,4 +119,19 @@ bool CanonicalGpuModel(std::string_view model, std::string* canonical) {
   return false;
 }
 
+namespace internal {
+
+std::string SuggestGpuModel(std::string_view model) {
+  std::string key = AliasKey(model);
+  std::vector<std::string> keys;
+  for (const char* m : kModels) keys.push_back(AliasKey(m));
+  std::string best = DidYouMean(key, keys);
+  if (best.empty()) return "";
+  for (const char* m : kModels) {
+    if (AliasKey(m) == best) return m;
+  }
+  return "";
+}
+
+}  // namespace internal
 }  // namespace racksmith::inventory

@@ -38,6 +38,9 @@ class Diag {
 std::string DidYouMean(std::string_view word, std::initializer_list<std::string_view> candidates);
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
 
+/// The known GPU model whose alias is closest to `model`'s, or "" if none is close.
+std::string SuggestGpuModel(std::string_view model);
+
 /// Reports every key of `map` not in `allowed` ("unknown key 'profle' in a node entry; did you
 /// mean 'profile'?"). `what` names the place ("a node entry", "bmc").
 void CheckKeys(const Tree& map, std::initializer_list<std::string_view> allowed,
@@ -56,6 +59,13 @@ bool ReadSecret(const Tree& value, std::string_view key, SecretRef* out, Diag& d
 bool IsValidVersion(std::string_view text);
 /// A node name, rack name or profile name: [A-Za-z0-9][A-Za-z0-9._-]*.
 bool IsValidName(std::string_view text);
+
+/// Expands an address list (ip, bmc or mac of a node entry); docs/inventory.md, "Hostlists".
+/// `mac`: bracket numbers are hexadecimal. False with `error` set when malformed.
+bool ExpandAddresses(std::string_view text, bool mac, std::vector<std::string>* out,
+                     std::string* error);
+/// "AA-BB-cc:dd:ee:ff" -> "aa:bb:cc:dd:ee:ff"; false when it is not a MAC address.
+bool NormalizeMac(std::string* mac);
 
 /// A node being resolved: the Node plus what can only be finished at the end.
 struct Draft {

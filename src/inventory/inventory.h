@@ -36,8 +36,10 @@ namespace racksmith::inventory {
 inline constexpr size_t kMaxFileBytes = 32 * 1024 * 1024;
 /// Maximum nesting of mappings/sequences (checked before yaml-cpp parses).
 inline constexpr int kMaxDepth = 64;
-/// Maximum YAML nodes visited while reading one file (aliases count each time used).
-inline constexpr size_t kMaxYamlNodes = 4'000'000;
+/// Maximum YAML nodes made while reading one file (every node an alias copies counts).
+inline constexpr size_t kMaxYamlNodes = 2'000'000;
+/// Maximum YAML nodes that aliases may copy in one file, all aliases together.
+inline constexpr size_t kMaxAliasNodes = 100'000;
 /// Maximum number of resolved nodes in one inventory.
 inline constexpr size_t kMaxNodes = 200'000;
 /// Maximum errors collected before loading stops reporting more.
@@ -202,6 +204,7 @@ struct Profile {
 /// A loaded, validated, resolved inventory.
 struct Inventory {
   std::string site;
+  SourceLoc site_where;            // where `site:` is set
   std::string path;                // what LoadInventory was given
   std::vector<std::string> files;  // files read, in merge order
   std::vector<Rack> racks;         // in inventory order

@@ -275,6 +275,13 @@ class Applier {
           s.key = SecretRef{};
           s.key_path.clear();
           Origin("ssh.key", x.loc);
+        } else if (x.IsScalar() && (x.text.find("PRIVATE KEY") != std::string::npos ||
+                                    x.text.find('\n') != std::string::npos)) {
+          // Never echo it: this is the key itself.
+          diag_.Add(x.loc,
+                    "expected a path to a private key file for 'ssh.key', found key material "
+                    "(not shown); put the key in a file and write its path, or {env: VARIABLE} "
+                    "or {file: /path/to/key}");
         } else if (x.IsScalar()) {
           s.key = SecretRef{};
           s.key_path = x.text;
@@ -338,6 +345,7 @@ class Applier {
                 "expected a GPU model as nvidia-smi names it (e.g. \"NVIDIA A100-SXM4-"
                 "80GB\"; see docs/inventory.md), found " +
                     Describe(*model) + SuggestGpu(text));
+      g.model = text;  // already an error; keeps "count without a model" from piling on
       return;
     }
     g.model = canonical;
@@ -521,10 +529,7 @@ class Applier {
 };
 
 std::string Applier::SuggestGpu(const std::string& text) {
-  static const std::vector<std::string> kSome = {
-      "NVIDIA A100-SXM4-80GB",   "NVIDIA H100 80GB HBM3",      "Tesla V100-SXM2-32GB",
-      "NVIDIA GeForce RTX 3090", "NVIDIA GeForce GTX 1080 Ti", "NVIDIA GeForce RTX 2080 Ti"};
-  std::string s = DidYouMean(text, kSome);
+  std::string s = SuggestGpuModel(text);
   return s.empty() ? "" : "; did you mean '" + s + "'?";
 }
 
@@ -568,11 +573,6 @@ void CheckResolved(const Draft& draft, Diag& diag) {
   if (!n.hardware.gpus.model.empty() && n.hardware.gpus.count == 0) {
     diag.Add(where("hardware.gpus.model"),
              "expected hardware.gpus.count of at least 1 beside the model, found 0");
-  }
-  if (n.bmc.driver == BmcDriver::kRedfish && !n.bmc.address.empty() && n.bmc.password.empty()) {
-    diag.Add(where("bmc.address"),
-             "expected bmc.password ({env: VARIABLE} or {file: PATH}) for node " + n.name +
-                 "'s redfish BMC, found none");
   }
 }
 

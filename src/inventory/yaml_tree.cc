@@ -1,10 +1,14 @@
 #include "inventory/yaml_tree.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <istream>
+#include <streambuf>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "inventory/inventory.h"
 
@@ -139,6 +143,8 @@ int ScanNestingDepth(std::string_view text, int limit, Loc* where) {
 
 namespace {
 
+constexpr int kMaxScanDepth = 1000;
+
 Loc MarkToLoc(const YAML::Mark& mark, uint32_t file) {
   // yaml-cpp marks are 0-based; a null mark (-1) becomes 0 = unknown.
   Loc loc;
@@ -148,86 +154,223 @@ Loc MarkToLoc(const YAML::Mark& mark, uint32_t file) {
   return loc;
 }
 
-class Converter {
- public:
-  Converter(uint32_t file, std::vector<ReadError>* errors) : file_(file), errors_(errors) {}
+// Thrown by the builder to stop yaml-cpp's parser at once; caught in ReadYaml.
+struct Stop {};
 
-  bool Convert(const YAML::Node& node, Tree* out, int depth) {
-    if (++visited_ > kMaxYamlNodes) {
-      if (!budget_reported_) {
-        budget_reported_ = true;
-        errors_->push_back({MarkToLoc(node.Mark(), file_),
-                            "expected at most " + std::to_string(kMaxYamlNodes) +
-                                " YAML nodes (aliases count each time they are used), found more "
-                                "(an alias bomb?)"});
-      }
-      return false;
-    }
-    if (depth > kMaxDepth) {
-      errors_->push_back(
-          {MarkToLoc(node.Mark(), file_), "expected nesting at most " + std::to_string(kMaxDepth) +
-                                              " deep, found deeper (a self-referencing alias?)"});
-      return false;
-    }
-    out->loc = MarkToLoc(node.Mark(), file_);
-    switch (node.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        out->kind = Tree::Kind::kNull;
-        return true;
-      case YAML::NodeType::Scalar:
-        out->kind = Tree::Kind::kScalar;
-        out->text = node.Scalar();
-        return true;
-      case YAML::NodeType::Sequence:
-        out->kind = Tree::Kind::kSeq;
-        out->items.reserve(node.size());
-        for (const YAML::Node& item : node) {
-          out->items.emplace_back();
-          if (!Convert(item, &out->items.back(), depth + 1)) return false;
-        }
-        return true;
-      case YAML::NodeType::Map:
-        break;
-    }
-    out->kind = Tree::Kind::kMap;
-    out->entries.reserve(node.size());
-    std::unordered_map<std::string, Loc> seen;
-    for (const auto& pair : node) {
-      ++visited_;
-      // Copies: the iterator's pair is a proxy, references into it would dangle.
-      const YAML::Node key = pair.first;
-      const YAML::Node value = pair.second;
-      Loc key_loc = MarkToLoc(key.Mark(), file_);
-      if (!key.IsScalar()) {
-        errors_->push_back({key_loc, "expected a plain key, found a " +
-                                         std::string(key.IsMap() ? "mapping" : "list") +
-                                         " used as a key"});
-        continue;
-      }
-      const std::string& name = key.Scalar();
-      auto [pos, inserted] = seen.emplace(name, key_loc);
-      if (!inserted) {
-        errors_->push_back({key_loc, "duplicate key '" + name + "' (first at line " +
-                                         std::to_string(pos->second.line) + ")"});
-        continue;
-      }
-      TreeEntry entry;
-      entry.key = name;
-      entry.key_loc = key_loc;
-      if (!Convert(value, &entry.value, depth + 1)) return false;
-      // A null value's mark points at the next token; the key is a better place to name.
-      if (entry.value.IsNull()) entry.value.loc = key_loc;
-      out->entries.push_back(std::move(entry));
-    }
-    return true;
+// A read-only streambuf over the text, so yaml-cpp reads it without a copy.
+class ViewBuf : public std::streambuf {
+ public:
+  explicit ViewBuf(std::string_view text) {
+    char* p = const_cast<char*>(text.data());
+    setg(p, p, p + text.size());
+  }
+};
+
+size_t CountNodes(const Tree& t) {
+  size_t n = 1;
+  for (const Tree& item : t.items) n += CountNodes(item);
+  for (const TreeEntry& e : t.entries) n += 1 + CountNodes(e.value);
+  return n;
+}
+
+// Builds the Tree straight from yaml-cpp's parse events: no yaml-cpp node graph, every node
+// counted as it is made (an alias counts every node it copies), so a bomb stops early.
+class Builder : public YAML::EventHandler {
+ public:
+  Builder(uint32_t file, std::vector<ReadError>* errors) : file_(file), errors_(errors) {}
+
+  Tree TakeRoot() { return std::move(root_); }
+  bool have_root() const { return have_root_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Tree t;
+    t.loc = MarkToLoc(mark, file_);
+    Count(1, mark);
+    Finish(std::move(t), anchor);
   }
 
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (anchor >= anchors_.size() || !anchors_[anchor].second) {
+      Fail(mark,
+           "expected an alias to a complete anchored node, found one that refers to "
+           "itself or to nothing");
+    }
+    const Tree& source = anchors_[anchor].first;
+    size_t n = CountNodes(source);
+    alias_nodes_ += n;
+    if (alias_nodes_ > kMaxAliasNodes) {
+      Fail(mark, "expected aliases to copy at most " + std::to_string(kMaxAliasNodes) +
+                     " YAML nodes in all, found more (an alias bomb?)");
+    }
+    Count(n, mark);
+    Finish(Tree(source), 0);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Tree t;
+    t.kind = Tree::Kind::kScalar;
+    t.loc = MarkToLoc(mark, file_);
+    t.text = value;
+    Count(1, mark);
+    Finish(std::move(t), anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, Tree::Kind::kSeq, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, Tree::Kind::kMap, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
  private:
+  struct Frame {
+    Tree tree;
+    YAML::anchor_t anchor = 0;
+    bool want_key = true;  // maps: the next finished node is a key
+    bool key_ok = false;   // maps: the pending key is usable
+    std::string key;
+    Loc key_loc;
+    std::unordered_map<std::string, Loc> seen;  // maps with many keys: duplicate check
+  };
+
+  [[noreturn]] void Fail(const YAML::Mark& mark, std::string message) {
+    errors_->push_back({MarkToLoc(mark, file_), std::move(message)});
+    throw Stop{};
+  }
+
+  void Count(size_t n, const YAML::Mark& mark) {
+    nodes_ += n;
+    if (nodes_ > kMaxYamlNodes) {
+      Fail(mark, "expected at most " + std::to_string(kMaxYamlNodes) +
+                     " YAML nodes in one file, found more");
+    }
+  }
+
+  void Open(const YAML::Mark& mark, Tree::Kind kind, YAML::anchor_t anchor) {
+    if (stack_.size() >= static_cast<size_t>(kMaxDepth)) {
+      Fail(mark, "expected nesting at most " + std::to_string(kMaxDepth) + " deep, found deeper");
+    }
+    Count(1, mark);
+    stack_.emplace_back();
+    stack_.back().tree.kind = kind;
+    stack_.back().tree.loc = MarkToLoc(mark, file_);
+    stack_.back().anchor = anchor;
+  }
+
+  void Close() {
+    Frame frame = std::move(stack_.back());
+    stack_.pop_back();
+    Finish(std::move(frame.tree), frame.anchor);
+  }
+
+  // A node is complete: remember it for aliases, then hand it to its parent.
+  void Finish(Tree t, YAML::anchor_t anchor) {
+    if (anchor != 0) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+      // The copy kept for aliases is counted too: memory is what the budget bounds.
+      Count(CountNodes(t), YAML::Mark());
+      anchors_[anchor] = {t, true};
+    }
+    if (stack_.empty()) {
+      root_ = std::move(t);
+      have_root_ = true;
+      return;
+    }
+    Frame& parent = stack_.back();
+    if (parent.tree.kind == Tree::Kind::kSeq) {
+      parent.tree.items.push_back(std::move(t));
+      return;
+    }
+    if (parent.want_key) {
+      parent.want_key = false;
+      parent.key_ok = t.IsScalar();
+      parent.key_loc = t.loc;
+      if (t.IsScalar()) {
+        parent.key = std::move(t.text);
+      } else {
+        errors_->push_back({t.loc, "expected a plain key, found " +
+                                       std::string(t.IsMap()   ? "a mapping"
+                                                   : t.IsSeq() ? "a list"
+                                                               : "nothing") +
+                                       " used as a key"});
+      }
+      return;
+    }
+    parent.want_key = true;
+    if (!parent.key_ok) return;
+    Loc first;
+    if (IsDuplicate(parent, &first)) {
+      errors_->push_back({parent.key_loc, "duplicate key '" + parent.key + "' (first at line " +
+                                              std::to_string(first.line) + ")"});
+      return;
+    }
+    TreeEntry entry;
+    entry.key = std::move(parent.key);
+    entry.key_loc = parent.key_loc;
+    entry.value = std::move(t);
+    // A null value's mark points at the next token; the key is a better place to name.
+    if (entry.value.IsNull()) entry.value.loc = entry.key_loc;
+    parent.tree.entries.push_back(std::move(entry));
+  }
+
+  static bool IsDuplicate(Frame& map, Loc* first) {
+    std::vector<TreeEntry>& entries = map.tree.entries;
+    constexpr size_t kLinear = 16;
+    if (entries.size() < kLinear) {
+      for (const TreeEntry& e : entries) {
+        if (e.key == map.key) {
+          *first = e.key_loc;
+          return true;
+        }
+      }
+      return false;
+    }
+    if (map.seen.empty()) {
+      for (const TreeEntry& e : entries) map.seen.emplace(e.key, e.key_loc);
+    }
+    auto [it, inserted] = map.seen.emplace(map.key, map.key_loc);
+    *first = it->second;
+    return !inserted;
+  }
+
   uint32_t file_;
   std::vector<ReadError>* errors_;
-  size_t visited_ = 0;
-  bool budget_reported_ = false;
+  std::vector<Frame> stack_;
+  std::vector<std::pair<Tree, bool>> anchors_;  // by yaml-cpp's anchor number; true: complete
+  Tree root_;
+  bool have_root_ = false;
+  size_t nodes_ = 0;
+  size_t alias_nodes_ = 0;
+};
+
+// Counts documents after the first without building them.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    start = mark;
+    throw Stop{};
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start = YAML::Mark::null_mark();
 };
 
 }  // namespace
@@ -256,28 +399,40 @@ bool ReadYaml(std::string_view text, uint32_t file, Tree* out, std::vector<ReadE
       ++col;
     }
   }
+  // The builder stops at kMaxDepth before yaml-cpp recurses further; this cheap scan is a
+  // backstop with a far higher limit, so that no input reaches yaml-cpp's recursion deeply
+  // even if a path outside the builder's view recursed.
   Loc deep;
   deep.file = file;
-  if (ScanNestingDepth(text, kMaxDepth, &deep) > kMaxDepth) {
-    errors->push_back(
-        {deep, "expected nesting at most " + std::to_string(kMaxDepth) + " deep, found deeper"});
+  if (ScanNestingDepth(text, kMaxScanDepth, &deep) > kMaxScanDepth) {
+    errors->push_back({deep, "expected nesting at most " + std::to_string(kMaxDepth) +
+                                 " deep, found more than " + std::to_string(kMaxScanDepth) +
+                                 " levels"});
     return false;
   }
+  size_t before = errors->size();
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
-    if (docs.empty()) {
+    ViewBuf buf(text);
+    std::istream in(&buf);
+    YAML::Parser parser(in);
+    Builder builder(file, errors);
+    if (!parser.HandleNextDocument(builder) || !builder.have_root()) {
       out->kind = Tree::Kind::kNull;
       out->loc = Loc{file, 1, 1};
-      return true;
+      return errors->size() == before;
     }
-    if (docs.size() > 1) {
-      errors->push_back(
-          {MarkToLoc(docs[1].Mark(), file),
-           "expected one YAML document per file, found " + std::to_string(docs.size())});
+    *out = builder.TakeRoot();
+    DocumentCounter counter;
+    try {
+      parser.HandleNextDocument(counter);
+    } catch (const Stop&) {
+      errors->push_back({MarkToLoc(counter.start, file),
+                         "expected one YAML document per file, found more than one"});
       return false;
     }
-    Converter converter(file, errors);
-    return converter.Convert(docs[0], out, 0);
+    return true;
+  } catch (const Stop&) {
+    // The builder recorded why.
   } catch (const YAML::Exception& e) {
     std::string msg = e.msg.empty() ? "malformed YAML" : e.msg;
     errors->push_back({MarkToLoc(e.mark, file), "expected valid YAML, found: " + msg});

@@ -115,7 +115,8 @@ TEST_CASE("A directory of yaml files is merged in file-name order", "[inventory]
   testing::TempDir dir;
   dir.Write("00-site.yaml", "site: d\ndefaults: {ssh: {user: admin}}\n");
   dir.Write("10-profiles.yaml", "profiles:\n  p: {image: img}\n");
-  dir.Write("20-r1.yaml", "racks:\n  - {name: r1, nodes: [{name: a1, profile: p, ip: 10.0.0.1}]}\n");
+  dir.Write("20-r1.yaml",
+            "racks:\n  - {name: r1, nodes: [{name: a1, profile: p, ip: 10.0.0.1}]}\n");
   dir.Write("30-r2.yml", "racks:\n  - {name: r2, nodes: [{name: a2, profile: p, ip: 10.0.0.2}]}\n");
   dir.Write("notes.txt", "not yaml: [");
   LoadOutcome out = LoadInventoryAll(dir.path());

@@ -1,22 +1,22 @@
-// `racksmith lab up|status|power|down`: a simulated rack on loopback (test/demo harness).
-// Each node is its own OpenSSH sshd on 127.0.2.N:PORT whose ForceCommand (lab/node-shell)
-// runs every command and SFTP inside a bubblewrap sandbox with the node's own writable
-// /etc /var /opt /usr/local /home /root /tmp. One sshd per node so that a powered-off node
-// refuses connections outright: power off stops its sshd. See docs/lab.md.
-#include <signal.h>
+// `racksmith lab up|serve|status|power|reimage|fault|down`: the simulated rack on loopback
+// (test/demo harness). The work is in src/lab (lab/lab_rack.h); this file maps flags to it.
+// See docs/lab.md.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
-#include <sstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "cli/cli.h"
+#include "inventory/inventory.h"
+#include "lab/lab_rack.h"
 
 namespace racksmith::cli {
 namespace {
@@ -25,151 +25,173 @@ namespace fs = std::filesystem;
 
 struct LabOptions {
   std::string dir;
-  int nodes = 4;
-  int port = 2222;
+  int nodes = 0;
+  int port = 0;
+  int bmc_port = 8000;
+  double speed = 10;
+  double boot_s = 60;
   std::string node;
-  std::string power;
+  std::string arg;
+  bool json = false;
 };
 
 std::string LabDir(const LabOptions& o) {
-  if (!o.dir.empty()) return fs::absolute(o.dir).string();
-  if (const char* e = std::getenv("RACKSMITH_LAB_DIR")) return fs::absolute(e).string();
-  return fs::absolute("lab-run").string();
+  if (!o.dir.empty()) return o.dir;
+  if (const char* e = std::getenv("RACKSMITH_LAB_DIR")) return e;
+  return "lab-run";
 }
 
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-bool Sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
-
-std::string NodeName(int i) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "lab-n%02d", i);
-  return buf;
-}
-
-pid_t NodePid(const fs::path& node_dir) {
-  std::string s = ReadFile(node_dir / "sshd.pid");
-  if (s.empty()) return -1;
-  pid_t pid = static_cast<pid_t>(std::atol(s.c_str()));
-  // A recorded pid counts only while it is still that node's sshd.
-  std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-  return cmdline.find((node_dir / "sshd_config").string()) != std::string::npos ? pid : -1;
-}
-
-bool StartNode(const fs::path& node_dir) {
-  if (NodePid(node_dir) > 0) return true;
-  std::ofstream(node_dir / "boot_id")
-      << std::random_device{}() << "-" << std::random_device{}() << "\n";
-  return Sh("/usr/sbin/sshd -f '" + (node_dir / "sshd_config").string() + "'");
-}
-
-void StopNode(const fs::path& node_dir) {
-  pid_t pid = NodePid(node_dir);
-  if (pid > 0) ::kill(pid, SIGTERM);
-  fs::remove(node_dir / "sshd.pid");
-}
-
-int LabUp(const LabOptions& o) {
-  fs::path dir = LabDir(o);
+std::string SelfExe() {
   std::error_code ec;
-  fs::create_directories(dir / "keys", ec);
-  fs::create_directories(dir / "bin", ec);
-  ::mkdir("/run/sshd", 0755);  // sshd's privilege separation dir; absent without systemd
-  fs::copy_file(fs::path(RACKSMITH_SOURCE_DIR) / "lab/node-shell", dir / "bin/node-shell",
-                fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    std::cerr << "racksmith lab up: cannot install node-shell into " << dir << ": " << ec.message()
-              << "\n";
-    return kExitFailed;
+  fs::path p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "racksmith" : p.string();
+}
+
+int Fail(const char* cmd, const Error& e) {
+  std::cerr << "racksmith lab " << cmd << ": " << e.message() << "\n";
+  switch (e.code()) {
+    case ErrorCode::kInvalidInput:
+    case ErrorCode::kNotFound:
+      return kExitUsage;
+    case ErrorCode::kRefused:
+    case ErrorCode::kConflict:
+      return kExitRefused;
+    default:
+      return kExitFailed;
   }
-  if (!fs::exists(dir / "keys/client_ed25519") &&
-      !Sh("ssh-keygen -q -t ed25519 -N '' -C racksmith-lab -f '" +
-          (dir / "keys/client_ed25519").string() + "'")) {
-    return kExitFailed;
+}
+
+// The password the simulated BMCs accept: the inventory's secret, else (generic nodes)
+// $RACKSMITH_LAB_BMC_PASSWORD, else one generated into DIR/keys/bmc_password (0600).
+Result<std::string> BmcPassword(const inventory::Inventory* inv, const std::string& dir) {
+  if (inv) {
+    const auto& ref = inv->nodes.front().bmc.password;
+    if (ref.empty()) return std::string();
+    auto secret = inventory::ResolveSecret(ref);
+    if (!secret.ok())
+      return InvalidInput(inv->nodes.front().name + ": the BMC password " + ref.ToString() +
+                          " is not available (" + secret.error().message() +
+                          "); the simulated BMCs accept that password, so set it first");
+    return *secret;
   }
-  fs::copy_file(dir / "keys/client_ed25519.pub", dir / "keys/authorized_keys",
-                fs::copy_options::overwrite_existing, ec);
-  int failed = 0;
-  for (int i = 1; i <= o.nodes; ++i) {
-    std::string name = NodeName(i);
-    fs::path nd = dir / "nodes" / name;
-    std::string addr = "127.0.2." + std::to_string(i);
-    if (!fs::exists(nd / "root/etc")) {
-      for (const char* d : {"var", "opt", "usr/local", "home", "root", "tmp", "../tools/bin"}) {
-        fs::create_directories(nd / "root" / d, ec);
-      }
-      if (!Sh("cp -a /etc '" + (nd / "root/etc").string() + "'")) return kExitFailed;
-      std::ofstream(nd / "root/etc/hostname") << name << "\n";
-      std::ofstream(nd / "power") << "On\n";
-      Sh("ssh-keygen -q -t ed25519 -N '' -f '" + (nd / "host_key").string() + "'");
-    }
-    std::ofstream(nd / "sshd_config")
-        << "# racksmith lab node " << name << "\nListenAddress " << addr << ":" << o.port
-        << "\nHostKey " << (nd / "host_key").string() << "\nPidFile " << (nd / "sshd.pid").string()
-        << "\nAuthorizedKeysFile " << (dir / "keys/authorized_keys").string()
-        << "\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-           "PermitRootLogin prohibit-password\nUsePAM no\nMaxStartups 200\n"
-           "Subsystem sftp /usr/lib/openssh/sftp-server\nForceCommand "
-        << (dir / "bin/node-shell").string() << " " << nd.string() << "\n";
-    if (ReadFile(nd / "power") == "On" && !StartNode(nd)) {
-      std::cerr << "racksmith lab up: " << name << " (" << addr << ":" << o.port
-                << "): sshd did not start\n";
-      ++failed;
-    }
+  if (const char* e = std::getenv("RACKSMITH_LAB_BMC_PASSWORD"); e && *e) return std::string(e);
+  fs::path file = fs::path(dir) / "keys/bmc_password";
+  std::ifstream in(file);
+  std::string pw;
+  if (std::getline(in, pw) && !pw.empty()) return pw;
+  std::ifstream rnd("/proc/sys/kernel/random/uuid");
+  std::getline(rnd, pw);
+  fs::create_directories(file.parent_path());
+  std::ofstream(file) << pw << "\n";
+  ::chmod(file.c_str(), 0600);
+  return pw;
+}
+
+int LabUp(const LabOptions& o, const CliContext& ctx) {
+  lab::LabRack rack(LabDir(o));
+  std::vector<lab::LabNodeSpec> nodes;
+  std::optional<inventory::Inventory> inv;
+  if (o.nodes > 0) {
+    nodes = lab::GenericNodes(o.nodes, o.port > 0 ? o.port : 2222, o.bmc_port);
+  } else {
+    auto loaded = inventory::LoadInventory(ctx.inventory_path);
+    if (!loaded.ok()) return Fail("up", loaded.error());
+    inv = std::move(*loaded);
+    auto specs = lab::NodesFromInventory(*inv, o.port);
+    if (!specs.ok()) return Fail("up", specs.error());
+    nodes = std::move(*specs);
   }
-  std::cout << "lab up: " << o.nodes - failed << " nodes on 127.0.2.[1-" << o.nodes
-            << "]:" << o.port << " in " << dir.string()
-            << "\nclient key: " << (dir / "keys/client_ed25519").string() << "\n";
-  return failed ? kExitFailed : kExitOk;
+  if (int pid = rack.SupervisorPid(); pid > 0) {
+    std::cout << "lab up: the lab in " << rack.dir() << " is running already (supervisor pid "
+              << pid << "); `racksmith lab down` first to change it\n";
+    return kExitOk;
+  }
+  auto password = BmcPassword(inv ? &*inv : nullptr, rack.dir());
+  if (!password.ok()) return Fail("up", password.error());
+  lab::LabSettings settings;
+  settings.speed = o.speed;
+  settings.boot_ms = static_cast<int64_t>(o.boot_s * 1000);
+  if (inv && !inv->nodes.front().bmc.username.empty())
+    settings.bmc_username = inv->nodes.front().bmc.username;
+  Status s = rack.Prepare(settings, nodes);
+  if (!s.ok()) return Fail("up", s.error());
+  s = rack.Start(SelfExe(), *password);
+  if (!s.ok()) return Fail("up", s.error());
+  std::cout << "lab up: " << nodes.size() << " nodes in " << rack.dir() << " (supervisor pid "
+            << rack.SupervisorPid() << ", speed " << o.speed << ")\n"
+            << "client key: " << rack.dir() << "/keys/client_ed25519\n";
+  return kExitOk;
+}
+
+int LabServe(const LabOptions& o) {
+  lab::LabRack rack(LabDir(o));
+  const char* pw = std::getenv("RACKSMITH_LAB_SIM_PASSWORD");
+  std::string password = pw ? pw : "";
+  ::unsetenv("RACKSMITH_LAB_SIM_PASSWORD");  // never passed on to the nodes' sshds
+  Status s = rack.Serve(password);
+  return s.ok() ? kExitOk : Fail("serve", s.error());
 }
 
 int LabStatus(const LabOptions& o) {
-  fs::path dir = LabDir(o);
-  if (!fs::exists(dir / "nodes")) {
-    std::cerr << "racksmith lab status: no lab in " << dir.string() << "\n";
-    return kExitFailed;
+  lab::LabRack rack(LabDir(o));
+  auto status = rack.NodeStatuses();
+  if (!status.ok()) return Fail("status", status.error());
+  int sup = rack.SupervisorPid();
+  if (o.json) {
+    nlohmann::json j = {{"dir", rack.dir()},
+                        {"supervisor_pid", sup > 0 ? nlohmann::json(sup) : nlohmann::json()},
+                        {"nodes", nlohmann::json::array()}};
+    for (const auto& n : *status) {
+      j["nodes"].push_back({{"name", n.name},
+                            {"ssh", n.ssh},
+                            {"bmc", n.bmc},
+                            {"power", n.power},
+                            {"sshd", n.sshd},
+                            {"sshd_pid", n.sshd_pid > 0 ? nlohmann::json(n.sshd_pid) : nullptr},
+                            {"boot_id", n.boot_id},
+                            {"faults", n.faults}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
   }
-  std::vector<fs::path> nodes;
-  for (const auto& e : fs::directory_iterator(dir / "nodes")) nodes.push_back(e.path());
-  std::sort(nodes.begin(), nodes.end());
-  for (const auto& nd : nodes) {
-    pid_t pid = NodePid(nd);
-    std::cout << nd.filename().string() << " power=" << ReadFile(nd / "power")
-              << " sshd=" << (pid > 0 ? "up(" + std::to_string(pid) + ")" : "down")
-              << " boot_id=" << ReadFile(nd / "boot_id") << "\n";
+  std::cout << "lab " << rack.dir() << ": "
+            << (sup > 0 ? "running, supervisor pid " + std::to_string(sup) : "stopped") << "\n";
+  for (const auto& n : *status) {
+    std::cout << n.name << " ssh=" << n.ssh << " bmc=" << n.bmc << " power=" << n.power
+              << " sshd=" << n.sshd;
+    if (n.sshd_pid > 0) std::cout << "(" << n.sshd_pid << ")";
+    std::cout << " boot_id=" << n.boot_id;
+    if (!n.faults.empty()) {
+      std::cout << " faults=";
+      for (size_t i = 0; i < n.faults.size(); ++i) std::cout << (i ? "," : "") << n.faults[i];
+    }
+    std::cout << "\n";
   }
+  return kExitOk;
+}
+
+int LabRequest(const char* cmd, const LabOptions& o, const std::string& request) {
+  lab::LabRack rack(LabDir(o));
+  auto answer = rack.Request(o.node, request);
+  if (!answer.ok()) return Fail(cmd, answer.error());
+  std::cout << o.node << ": " << *answer << "\n";
   return kExitOk;
 }
 
 int LabPower(const LabOptions& o) {
-  fs::path nd = fs::path(LabDir(o)) / "nodes" / o.node;
-  if (!fs::exists(nd)) {
-    std::cerr << "racksmith lab power: no node " << o.node << " in " << LabDir(o) << "\n";
-    return kExitUsage;
-  }
-  bool on = o.power == "on";
-  std::ofstream(nd / "power") << (on ? "On\n" : "Off\n");
-  if (on) return StartNode(nd) ? kExitOk : kExitFailed;
-  StopNode(nd);
-  return kExitOk;
+  static const std::map<std::string, std::string> kResets = {{"on", "On"},
+                                                             {"off", "ForceOff"},
+                                                             {"shutdown", "GracefulShutdown"},
+                                                             {"reset", "ForceRestart"},
+                                                             {"cycle", "PowerCycle"}};
+  return LabRequest("power", o, "power " + kResets.at(o.arg));
 }
 
 int LabDown(const LabOptions& o) {
-  fs::path dir = LabDir(o);
-  if (!fs::exists(dir / "nodes")) return kExitOk;
-  int stopped = 0;
-  for (const auto& e : fs::directory_iterator(dir / "nodes")) {
-    if (NodePid(e.path()) > 0) ++stopped;
-    StopNode(e.path());
-  }
-  std::cout << "lab down: stopped " << stopped << " node sshd processes\n";
+  lab::LabRack rack(LabDir(o));
+  auto stopped = rack.Down();
+  if (!stopped.ok()) return Fail("down", stopped.error());
+  std::cout << "lab down: stopped " << *stopped << " processes\n";
   return kExitOk;
 }
 
@@ -183,18 +205,43 @@ void AddLabCommand(CLI::App& app, CliContext& ctx) {
   auto set = [&ctx, o](int (*fn)(const LabOptions&)) {
     return [&ctx, o, fn] { ctx.action = [o, fn] { return fn(*o); }; };
   };
-  CLI::App* up = lab->add_subcommand("up", "Start lab-n01..NN on 127.0.2.[1-N]");
-  up->add_option("--nodes", o->nodes, "Number of nodes")
-      ->capture_default_str()
+  CLI::App* up = lab->add_subcommand(
+      "up", "Start the nodes of the inventory (-i), or --nodes N generic ones, and their BMCs");
+  up->add_option("--nodes", o->nodes, "N generic nodes lab-n01.. on 127.0.2.[1-N] instead")
       ->check(CLI::Range(1, 254));
-  up->add_option("--port", o->port, "SSH port of every node")->capture_default_str();
-  up->callback(set(LabUp));
-  lab->add_subcommand("status", "Show each node's power and sshd")->callback(set(LabStatus));
-  CLI::App* power = lab->add_subcommand("power", "Power a node on or off (off refuses SSH)");
+  up->add_option("--port", o->port, "SSH port of every node (default: the inventory's; 2222)");
+  up->add_option("--bmc-port", o->bmc_port, "BMC port of generic nodes")->capture_default_str();
+  up->add_option("--speed", o->speed, "Divide every power and boot delay by this")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  up->add_option("--boot-seconds", o->boot_s, "A node's boot time before --speed")
+      ->capture_default_str();
+  up->callback([&ctx, o] { ctx.action = [o, &ctx] { return LabUp(*o, ctx); }; });
+  lab->add_subcommand("serve", "The lab's supervisor (started by `lab up`; not for users)")
+      ->callback(set(LabServe));
+  CLI::App* status = lab->add_subcommand("status", "Each node's power, sshd, boot_id, faults");
+  status->add_flag("--json", o->json, "JSON output");
+  status->callback(set(LabStatus));
+  CLI::App* power = lab->add_subcommand("power", "Power a node through its simulated BMC");
   power->add_option("node", o->node)->required();
-  power->add_option("state", o->power)->required()->check(CLI::IsMember({"on", "off"}));
+  power->add_option("action", o->arg, "on, off, shutdown, reset or cycle")
+      ->required()
+      ->check(CLI::IsMember({"on", "off", "shutdown", "reset", "cycle"}));
   power->callback(set(LabPower));
-  lab->add_subcommand("down", "Stop every node this lab started")->callback(set(LabDown));
+  CLI::App* reimage = lab->add_subcommand("reimage", "Restart a node from a fresh image");
+  reimage->add_option("node", o->node)->required();
+  reimage->callback(
+      set(+[](const LabOptions& opt) { return LabRequest("reimage", opt, "reimage"); }));
+  CLI::App* fault = lab->add_subcommand(
+      "fault",
+      "Inject a fault: gpu-missing[=GPU] ecc[=GPU] xid=CODE[@GPU] thermal[=GPU] "
+      "pcie-width=N[@GPU] hang bmc-500 bmc-503 bmc-hang bmc-drop bmc-slow "
+      "bmc-gpu-missing clear");
+  fault->add_option("node", o->node)->required();
+  fault->add_option("fault", o->arg)->required();
+  fault->callback(
+      set(+[](const LabOptions& opt) { return LabRequest("fault", opt, "fault " + opt.arg); }));
+  lab->add_subcommand("down", "Stop every process this lab started")->callback(set(LabDown));
 }
 
 }  // namespace racksmith::cli

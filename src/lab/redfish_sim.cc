@@ -1,4 +1,5 @@
 // The simulated BMC fleet: one httplib server per BMC, state changes, files, faults.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,7 @@ int64_t Scaled(const Bmc& b, int64_t ms) {
 void Advance(Bmc& b) {
   int64_t now = SimNowMs();
   if (!b.power_next.empty() && now >= b.power_due_ms) {
+    if (b.power_next == "Off") ++b.power_epoch;
     b.power = b.power_next;
     b.power_next.clear();
     WriteLabFile(b, "power", b.power);
@@ -92,20 +94,28 @@ void StartTransition(Bmc& b, const std::string& through, const std::string& to, 
   b.power_due_ms = SimNowMs() + Scaled(b, ms);
 }
 
-void Reset(Bmc& b, const std::string& type) {
+void ApplyReset(Bmc& b, const std::string& type) {
   bool on = b.power == "On" || b.power == "PoweringOff";
   if (type == "On" || type == "ForceOn") {
     if (!on) StartTransition(b, "PoweringOn", "On", b.options->power_on_ms);
   } else if (type == "ForceOff") {
+    if (b.power != "Off") ++b.power_epoch;
     b.power = "Off";
     b.power_next.clear();
     WriteLabFile(b, "power", "Off");
   } else if (type == "GracefulShutdown") {
     if (on) StartTransition(b, "PoweringOff", "Off", b.options->power_off_ms);
   } else {  // ForceRestart, GracefulRestart, PowerCycle: off at once, then boot again
+    ++b.power_epoch;
     WriteLabFile(b, "power", "Off");
     StartTransition(b, "PoweringOn", "On", b.options->power_on_ms);
   }
+}
+
+bool ResetAllowed(const std::string& type) {
+  static const std::vector<std::string> kAllowed = {
+      "On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle"};
+  return std::find(kAllowed.begin(), kAllowed.end(), type) != kAllowed.end();
 }
 
 // "http://x/bios-2.20.1.bin" -> {"BIOS", "2.20.1"}; "bmc" in the name means the BMC.
@@ -137,6 +147,11 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
           ErrorBody(busy ? "ServiceTemporarilyUnavailable" : "InternalError",
                     busy ? "The BMC is busy (injected fault)" : "Injected fault"));
     return;
+  }
+  if (b.fault == SimFault::kSlow) {
+    b.fault_changed.wait_for(lock, std::chrono::milliseconds(b.options->slow_ms),
+                             [&] { return b.stopping; });
+    if (b.stopping) return;
   }
   if (b.fault == SimFault::kDropConnection) {
     res.set_content_provider(1000, "application/json", [](size_t, size_t, httplib::DataSink&) {
@@ -228,13 +243,11 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
   }
   if (method == "POST" && key == "Systems/1/Actions/ComputerSystem.Reset") {
     std::string type = body.value("ResetType", "");
-    static const std::vector<std::string> kAllowed = {
-        "On", "ForceOff", "GracefulShutdown", "GracefulRestart", "ForceRestart", "PowerCycle"};
-    if (std::find(kAllowed.begin(), kAllowed.end(), type) == kAllowed.end())
+    if (!ResetAllowed(type))
       return Reply(
           res, 400,
           ErrorBody("ActionParameterValueNotInList", "ResetType '" + type + "' is not allowed"));
-    Reset(b, type);
+    ApplyReset(b, type);
     res.status = 204;
     return;
   }
@@ -377,6 +390,40 @@ std::string RedfishSim::PowerState(const std::string& node) const {
   if (!b) return {};
   std::lock_guard<std::mutex> lock(b->mu);
   return b->power;
+}
+
+uint64_t RedfishSim::PowerEpoch(const std::string& node) const {
+  Bmc* b = Find(node);
+  if (!b) return 0;
+  std::lock_guard<std::mutex> lock(b->mu);
+  Advance(*b);
+  return b->power_epoch;
+}
+
+Status RedfishSim::Reset(const std::string& node, const std::string& reset_type) {
+  Bmc* b = Find(node);
+  if (!b) return NotFound("no simulated node " + node);
+  if (!ResetAllowed(reset_type))
+    return InvalidInput("reset type '" + reset_type + "' is not one the BMC allows");
+  std::lock_guard<std::mutex> lock(b->mu);
+  Advance(*b);
+  ApplyReset(*b, reset_type);
+  return Status::Ok();
+}
+
+std::string RedfishSim::TakeBootOverride(const std::string& node) {
+  Bmc* b = Find(node);
+  if (!b) return {};
+  std::lock_guard<std::mutex> lock(b->mu);
+  if (b->boot_enabled == "Disabled" || b->boot_target == "None") return {};
+  std::string target = b->boot_target;
+  if (b->boot_enabled == "Once") {
+    b->boot_target = "None";
+    b->boot_enabled = "Disabled";
+    ++b->etag;
+    WriteLabFile(*b, "boot_override", "None Disabled");
+  }
+  return target;
 }
 
 int RedfishSim::LiveSessions(const std::string& node) const {

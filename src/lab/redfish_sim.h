@@ -13,7 +13,10 @@
 //   written to <lab_dir>/nodes/<node>/power ("On" or "Off", read by the lab's SSH nodes) and
 //   a boot override to <lab_dir>/nodes/<node>/boot_override ("Pxe Once", "None Disabled").
 // - Faults are injected per node: HTTP 500/503 answers, a hung BMC, dropped connections, a
-//   GPU that falls off the bus.
+//   GPU that falls off the bus, slow answers.
+// - The lab's supervisor (lab_rack.cc) shares power with the node through PowerState,
+//   PowerEpoch (counts every loss of power) and TakeBootOverride (the target of the boot
+//   that is starting; a "Once" override is consumed).
 // - Thread-safe. Stop() (or the destructor) ends every server.
 #pragma once
 
@@ -63,6 +66,7 @@ struct SimOptions {
   int64_t power_on_ms = 5'000;
   int64_t power_off_ms = 3'000;  // graceful shutdown
   int64_t firmware_update_ms = 20'000;
+  int64_t slow_ms = 3'000;  // added latency of SimFault::kSlow (not scaled by speed)
 };
 
 enum class SimFault {
@@ -72,6 +76,7 @@ enum class SimFault {
   kHang,            // requests are never answered (until the fault is cleared)
   kDropConnection,  // the answer is cut off after the headers
   kGpuMissing,      // the last GPU is gone from the tree
+  kSlow,            // every answer is delayed by SimOptions::slow_ms
 };
 
 class RedfishSim {
@@ -89,6 +94,14 @@ class RedfishSim {
   Status InjectFault(const std::string& node, SimFault fault, int count = -1);
   /// "On", "Off", "PoweringOn", "PoweringOff", or "" for an unknown node.
   std::string PowerState(const std::string& node) const;
+  /// How many times the node has lost power (ForceOff, shutdown done, restart, cycle).
+  uint64_t PowerEpoch(const std::string& node) const;
+  /// Resets the node as ComputerSystem.Reset with `reset_type` would (On, ForceOff,
+  /// GracefulShutdown, GracefulRestart, ForceRestart, PowerCycle).
+  Status Reset(const std::string& node, const std::string& reset_type);
+  /// The boot override target now in effect ("Pxe", "Cd", ...; "" when disabled). A
+  /// "Once" override is consumed: the BMC shows None/Disabled afterwards.
+  std::string TakeBootOverride(const std::string& node);
   int LiveSessions(const std::string& node) const;
   /// Number of requests the node's BMC has answered (or refused).
   int64_t Requests(const std::string& node) const;

@@ -33,6 +33,7 @@ struct RedfishSim::Bmc {
   std::string power = "Off";  // On, Off, PoweringOn, PoweringOff
   std::string power_next;     // the state a transition ends in
   int64_t power_due_ms = 0;
+  uint64_t power_epoch = 0;  // incremented each time the node loses power
   std::string boot_target = "None";
   std::string boot_enabled = "Disabled";
   std::string boot_mode = "UEFI";

@@ -18,7 +18,9 @@ TEST_CASE("lab nodes run commands in their own sandbox and a powered-off node re
   racksmith::testing::TempDir tmp;
   std::string lab = tmp.Join("lab");
   std::string port = std::to_string(racksmith::testing::FreeLoopbackPort());
-  auto up = RunCli({"lab", "--dir", lab, "up", "--nodes", "2", "--port", port});
+  std::string bmc_port = std::to_string(racksmith::testing::FreeLoopbackPort());
+  auto up = RunCli({"lab", "--dir", lab, "up", "--nodes", "2", "--port", port, "--bmc-port",
+                    bmc_port, "--speed", "100"});
   INFO(up.err);
   // Stops the node sshds even when a REQUIRE below ends the test early.
   struct LabDown {
@@ -29,6 +31,7 @@ TEST_CASE("lab nodes run commands in their own sandbox and a powered-off node re
   std::vector<std::string> exec = {"--state",
                                    tmp.Join("state.db"),
                                    "exec",
+                                   "--hosts",
                                    "127.0.2.[1-2]",
                                    "--port",
                                    port,
@@ -67,12 +70,16 @@ TEST_CASE("lab nodes run commands in their own sandbox and a powered-off node re
   CHECK_THAT(r.err, Catch::Contains("127.0.2.2 (root@127.0.2.2:" + port +
                                     "): cannot connect: Connection refused"));
   auto status = RunCli({"lab", "--dir", lab, "status"});
-  CHECK_THAT(status.out, Catch::Contains("lab-n02 power=Off sshd=down"));
+  CHECK_THAT(status.out, Catch::Contains("lab-n02 ssh=127.0.2.2:" + port));
+  CHECK_THAT(status.out,
+             Catch::Contains(" bmc=http://127.0.1.2:" + bmc_port + " power=Off sshd=down"));
 
   auto down = RunCli({"lab", "--dir", lab, "down"});
-  CHECK(down.out == "lab down: stopped 1 node sshd processes\n");
+  CHECK(down.out == "lab down: stopped 1 processes\n");  // the supervisor, which stops the sshds
   status = RunCli({"lab", "--dir", lab, "status"});
-  CHECK_THAT(status.out, Catch::Contains("lab-n01 power=On sshd=down"));
+  CHECK_THAT(status.out, Catch::Contains("stopped"));
+  CHECK_THAT(status.out, Catch::Contains("lab-n01 ssh=127.0.2.1:" + port));
+  CHECK_THAT(status.out, Catch::Contains(" power=On sshd=down"));
 }
 
 }  // namespace

@@ -1,0 +1,290 @@
+"""racksmith lab: package manager, systemctl and mount of a simulated node (test/demo harness).
+
+Nothing is really installed, started or mounted: each tool records what a playbook asked for
+under the node's own /var/lib/racksmith-lab (packages.json, services.json, mounts.json), so
+a reimage wipes it with the rest of the node's /var, and tests can read it from outside.
+Messages and exit codes follow the real tools (apt-get, dpkg-query, systemctl, mount).
+"""
+import os
+import sys
+
+from labtool import load_facts, read_json, state_path, write_json
+
+PACKAGES = "packages.json"
+SERVICES = "services.json"
+MOUNTS = "mounts.json"
+
+
+def packages():
+    return read_json(state_path(PACKAGES), {})
+
+
+def default_version(name, facts):
+    if name.startswith(("nvidia-driver", "cuda-drivers", "nvidia-utils")):
+        return facts.get("driver_version", "") + "-0ubuntu1"
+    if name.startswith("cuda"):
+        return facts.get("cuda_version", "") + ".0-1"
+    return "1.0-lab1"
+
+
+def apt_get(argv):
+    args = [a for a in argv if not a.startswith("-")]
+    if not args:
+        sys.stderr.write("E: Invalid operation\n")
+        return 100
+    op, names = args[0], args[1:]
+    if op == "update":
+        print("Reading package lists... Done")
+        return 0
+    if op not in ("install", "remove", "purge"):
+        sys.stderr.write("E: Invalid operation %s\n" % op)
+        return 100
+    facts = load_facts()
+    pk = packages()
+    print("Reading package lists... Done\nBuilding dependency tree... Done")
+    changed = []
+    for spec in names:
+        name, _, version = spec.partition("=")
+        if op == "install":
+            version = version or default_version(name, facts)
+            if pk.get(name) == version:
+                print("%s is already the newest version (%s)." % (name, version))
+                continue
+            pk[name] = version
+            changed.append(name)
+            print("Setting up %s (%s) ..." % (name, version))
+        elif name in pk:
+            del pk[name]
+            changed.append(name)
+            print("Removing %s (%s) ..." % (name, version or "installed"))
+        else:
+            print("Package '%s' is not installed, so not removed" % name)
+    write_json(state_path(PACKAGES), pk)
+    verb = "newly installed" if op == "install" else "to remove"
+    print("%d upgraded, %d %s, 0 to remove and 0 not upgraded." % (0, len(changed), verb)
+          if op == "install" else "0 upgraded, 0 newly installed, %d to remove and 0 not upgraded." % len(changed))
+    return 0
+
+
+def dpkg_query(argv):
+    fmt = None
+    names = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-f") or a.startswith("--showformat"):
+            if "=" in a:
+                fmt = a.split("=", 1)[1]
+            elif a == "-f" or a == "--showformat":
+                i += 1
+                fmt = argv[i]
+            else:
+                fmt = a[2:]
+        elif not a.startswith("-"):
+            names.append(a)
+        i += 1
+    pk = packages()
+    status = 0
+    for name in names or sorted(pk):
+        if name not in pk:
+            sys.stderr.write("dpkg-query: no packages found matching %s\n" % name)
+            status = 1
+            continue
+        if fmt is None:
+            print("%s\t%s" % (name, pk[name]))
+        else:
+            out = (fmt.replace("${Package}", name).replace("${Version}", pk[name])
+                   .replace("${Status}", "install ok installed")
+                   .replace("${db:Status-Abbrev}", "ii ").replace("\\n", "\n").replace("\\t", "\t"))
+            sys.stdout.write(out)
+    return status
+
+
+def dpkg(argv):
+    if argv and argv[0] in ("-l", "--list"):
+        pk = packages()
+        names = argv[1:] or sorted(pk)
+        print("Desired=Unknown/Install/Remove/Purge/Hold\n"
+              "| Status=Not/Inst/Conf-files/Unpacked/halF-conf/Half-inst/trig-aWait/Trig-pend\n"
+              "|/ Err?=(none)/Reinst-required (Status,Err: uppercase=bad)\n"
+              "||/ Name           Version      Architecture Description\n"
+              "+++-==============-============-============-=================================")
+        status = 0
+        for n in names:
+            if n in pk:
+                print("ii  %-14s %-12s amd64        %s (racksmith lab)" % (n, pk[n], n))
+            else:
+                sys.stderr.write("dpkg-query: no packages found matching %s\n" % n)
+                status = 1
+        return status
+    if argv and argv[0] in ("-s", "--status"):
+        return dpkg_query(["-W", "-f=Package: ${Package}\\nStatus: ${Status}\\nVersion: ${Version}\\n"] + argv[1:])
+    sys.stderr.write("dpkg (racksmith lab): only -l and -s are simulated\n")
+    return 2
+
+
+def unit_name(name):
+    return name if "." in name else name + ".service"
+
+
+def unit_known(unit):
+    base = unit.rsplit(".", 1)[0]
+    if base in packages():
+        return True
+    for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"):
+        if os.path.exists(os.path.join(d, unit)):
+            return True
+    return False
+
+
+def systemctl(argv):
+    args = [a for a in argv if not a.startswith("-")]
+    quiet = "-q" in argv or "--quiet" in argv
+    if not args:
+        sys.stderr.write("systemctl (racksmith lab): a command is needed\n")
+        return 1
+    op, units = args[0], [unit_name(u) for u in args[1:]]
+    sv = read_json(state_path(SERVICES), {})
+    if op == "daemon-reload":
+        return 0
+    status = 0
+    for unit in units:
+        s = sv.setdefault(unit, {"active": False, "enabled": False, "restarts": 0})
+        if op in ("start", "restart", "reload", "enable", "disable", "stop") and not unit_known(unit):
+            verb = {"enable": "enable", "disable": "disable"}.get(op, op)
+            sys.stderr.write("Failed to %s %s: Unit %s not found.\n" % (verb, unit, unit))
+            del sv[unit]
+            status = 5 if op not in ("enable", "disable") else 1
+            continue
+        if op == "start":
+            s["active"] = True
+        elif op == "stop":
+            s["active"] = False
+        elif op in ("restart", "reload", "try-restart"):
+            s["active"] = True
+            s["restarts"] += 1
+        elif op == "enable":
+            s["enabled"] = True
+            if "--now" in argv:
+                s["active"] = True
+        elif op == "disable":
+            s["enabled"] = False
+            if "--now" in argv:
+                s["active"] = False
+        elif op == "is-active":
+            if not quiet:
+                print("active" if s["active"] else "inactive")
+            status = status or (0 if s["active"] else 3)
+        elif op == "is-enabled":
+            if not quiet:
+                print("enabled" if s["enabled"] else "disabled")
+            status = status or (0 if s["enabled"] else 1)
+        elif op == "status":
+            print("* %s - %s\n     Loaded: loaded (/lib/systemd/system/%s; %s)\n     Active: %s"
+                  % (unit, unit, unit, "enabled" if s["enabled"] else "disabled",
+                     "active (running)" if s["active"] else "inactive (dead)"))
+            status = status or (0 if s["active"] else 3)
+        else:
+            sys.stderr.write("systemctl (racksmith lab): unsupported command %s\n" % op)
+            return 1
+    sv = {k: v for k, v in sv.items() if v["active"] or v["enabled"] or v["restarts"]}
+    write_json(state_path(SERVICES), sv)
+    return status
+
+
+def fstab():
+    entries = []
+    try:
+        with open("/etc/fstab") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and not parts[0].startswith("#"):
+                    entries.append({"source": parts[0], "target": parts[1], "type": parts[2],
+                                    "options": parts[3] if len(parts) > 3 else "defaults"})
+    except OSError:
+        pass
+    return entries
+
+
+def mount(argv):
+    mounts = read_json(state_path(MOUNTS), [])
+    if not argv:
+        print("/dev/nvme0n1p2 on / type ext4 (rw,relatime)")
+        for m in mounts:
+            print("%s on %s type %s (%s)" % (m["source"], m["target"], m["type"], m["options"]))
+        return 0
+    fstype, options, positional = None, "defaults", []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "-t":
+            i += 1
+            fstype = argv[i]
+        elif a == "-o":
+            i += 1
+            options = argv[i]
+        elif a == "-a":
+            positional = ["-a"]
+        elif not a.startswith("-"):
+            positional.append(a)
+        i += 1
+    wanted = []
+    if positional == ["-a"]:
+        wanted = [e for e in fstab() if e["type"] not in ("swap",) and e["target"] != "/"]
+    else:
+        if len(positional) == 1:
+            e = [x for x in fstab() if positional[0] in (x["target"], x["source"])]
+            if not e:
+                sys.stderr.write("mount: %s: can't find in /etc/fstab.\n" % positional[0])
+                return 1
+            wanted = e
+        elif len(positional) == 2:
+            wanted = [{"source": positional[0], "target": positional[1],
+                       "type": fstype or "nfs", "options": options}]
+        else:
+            sys.stderr.write("mount: bad usage\n")
+            return 1
+    for e in wanted:
+        if not os.path.isdir(e["target"]):
+            sys.stderr.write("mount: %s: mount point does not exist.\n" % e["target"])
+            return 32
+        if any(m["target"] == e["target"] for m in mounts):
+            if positional != ["-a"]:
+                sys.stderr.write("mount: %s: %s already mounted on %s.\n" % (e["target"], e["source"], e["target"]))
+                return 32
+            continue
+        mounts.append(e)
+    write_json(state_path(MOUNTS), mounts)
+    return 0
+
+
+def umount(argv):
+    mounts = read_json(state_path(MOUNTS), [])
+    targets = [a for a in argv if not a.startswith("-")]
+    status = 0
+    for t in targets:
+        left = [m for m in mounts if t not in (m["target"], m["source"])]
+        if len(left) == len(mounts):
+            sys.stderr.write("umount: %s: not mounted.\n" % t)
+            status = 32
+        mounts = left
+    write_json(state_path(MOUNTS), mounts)
+    return status
+
+
+def mountpoint(argv):
+    quiet = "-q" in argv
+    targets = [a for a in argv if not a.startswith("-")]
+    if not targets:
+        return 1
+    t = targets[0].rstrip("/") or "/"
+    mounted = t == "/" or any(m["target"].rstrip("/") == t for m in read_json(state_path(MOUNTS), []))
+    if not quiet:
+        print("%s is %sa mountpoint" % (t, "" if mounted else "not "))
+    return 0 if mounted else 32
+
+
+def main(tool, argv):
+    return {"apt-get": apt_get, "apt": apt_get, "dpkg-query": dpkg_query, "dpkg": dpkg,
+            "systemctl": systemctl, "mount": mount, "umount": umount,
+            "mountpoint": mountpoint}[tool](argv)

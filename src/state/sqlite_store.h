@@ -54,6 +54,7 @@ class SqliteStore final : public Store {
 
   Status RecordBmcFacts(std::string_view node, std::string_view facts_json) override;
   Result<std::optional<BmcFacts>> LatestBmcFacts(std::string_view node) override;
+  Result<std::vector<BmcFacts>> LatestBmcFactsOfAllNodes() override;
   Status RecordBurnin(const BurninResult& result) override;
   Result<std::vector<BurninResult>> BurninResults(std::string_view node) override;
 

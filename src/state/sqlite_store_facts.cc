@@ -125,6 +125,23 @@ Result<std::optional<BmcFacts>> SqliteStore::LatestBmcFacts(std::string_view nod
   return std::optional<BmcFacts>(BmcFacts{st->Text(0), st->Text(1), st->Int(2)});
 }
 
+Result<std::vector<BmcFacts>> SqliteStore::LatestBmcFactsOfAllNodes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // max(id) per node walks the bmc_facts(node, id) index once.
+  Result<Statement> st = db_.Prepare(
+      "SELECT node, facts, collected_at FROM bmc_facts WHERE id IN "
+      "(SELECT max(id) FROM bmc_facts GROUP BY node) ORDER BY node");
+  if (!st.ok()) return st.error();
+  std::vector<BmcFacts> out;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) return row.error();
+    if (!*row) break;
+    out.push_back(BmcFacts{st->Text(0), st->Text(1), st->Int(2)});
+  }
+  return out;
+}
+
 // ---- Burn-in -------------------------------------------------------------------------------
 
 Status SqliteStore::RecordBurnin(const BurninResult& result) {

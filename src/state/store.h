@@ -138,6 +138,9 @@ class Store {
   virtual Status RecordBmcFacts(std::string_view node, std::string_view facts_json) = 0;
   /// The most recent report for a node, if any.
   virtual Result<std::optional<BmcFacts>> LatestBmcFacts(std::string_view node) = 0;
+  /// The most recent report of every node that has one, sorted by node name, in one query
+  /// (for the planner's bulk read; nodes need not be known).
+  virtual Result<std::vector<BmcFacts>> LatestBmcFactsOfAllNodes() = 0;
 
   /// Records a burn-in result (at = now). The node must be known.
   virtual Status RecordBurnin(const BurninResult& result) = 0;

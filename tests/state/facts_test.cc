@@ -74,6 +74,26 @@ TEST_CASE("the latest BMC facts of a node are returned, older ones kept", "[stat
   CHECK(bad.error().code() == ErrorCode::kInvalidInput);
 }
 
+TEST_CASE("the latest BMC facts of every node come back in one call, sorted by node", "[state]") {
+  FakeClock clock;
+  auto store = MemoryStore(clock);
+  Result<std::vector<BmcFacts>> none = store->LatestBmcFactsOfAllNodes();
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  RS_REQUIRE_OK(store->RecordBmcFacts("n2", R"({"gpus":8})"));
+  RS_REQUIRE_OK(store->RecordBmcFacts("n1", R"({"gpus":4})"));
+  clock.Advance(1000);
+  RS_REQUIRE_OK(store->RecordBmcFacts("n1", R"({"gpus":3})"));
+  Result<std::vector<BmcFacts>> all = store->LatestBmcFactsOfAllNodes();
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  CHECK((*all)[0].node == "n1");
+  CHECK((*all)[0].facts_json == R"({"gpus":3})");
+  CHECK((*all)[0].collected_at == clock.NowUnixMillis());
+  CHECK((*all)[1].node == "n2");
+  CHECK((*all)[1].facts_json == R"({"gpus":8})");
+}
+
 TEST_CASE("burn-in results are kept per node in order", "[state]") {
   FakeClock clock;
   auto store = MemoryStore(clock);

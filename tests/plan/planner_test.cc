@@ -1,0 +1,392 @@
+// The planner, one behaviour per test, on small inventories and in-memory stores.
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+
+#include "plan_test_util.h"
+#include "support/golden.h"
+
+namespace racksmith::plan {
+namespace {
+
+using testing::Find;
+using testing::MustLoad;
+using testing::MustObserve;
+using testing::MustOpenMemory;
+using testing::SeedConverged;
+using testing::SimulateApply;
+using testing::StepNames;
+using racksmith::testing::ReplaceAll;
+
+// Eight 4-GPU nodes in one rack and four in another, all in partition gpu.
+constexpr const char* kSite = R"(site: t
+defaults:
+  bmc: {driver: redfish, username: admin, password: {env: BMC_PW}}
+  image: ubuntu-22.04-gpu
+  firmware: {bios: "2.19.1", bmc: "7.10.30.00"}
+  software: {nvidia_driver: "DRIVER", cuda: "12.4", slurm: "23.11.4"}
+  mounts: [home]
+  burnin: standard
+profiles:
+  gpu4:
+    hardware: {gpus: {model: "NVIDIA A100-SXM4-80GB", count: 4}, memory_gib: 512, cpus: 64}
+    slurm: {partitions: [gpu]}
+mounts:
+  home: {type: nfs, source: "nfs1:/export/home", target: /home, options: [rw]}
+racks:
+  - name: r01
+    nodes:
+      - {name: "n[01-08]", profile: gpu4, bmc: "10.0.0.[1-8]", ip: "10.1.0.[1-8]"}
+  - name: r02
+    nodes:
+      - {name: "n[09-12]", profile: gpu4, bmc: "10.0.0.[9-12]", ip: "10.1.0.[9-12]"}
+)";
+
+std::string Site(const std::string& driver = "550.54.15") {
+  return ReplaceAll(kSite, "DRIVER", driver);
+}
+
+Policy Permissive() {
+  Policy p;
+  p.max_unavailable_per_partition = {true, 100};
+  p.max_unavailable_per_rack = {true, 100};
+  return p;
+}
+
+TEST_CASE("a new node gets discovery, firmware, image, software, Slurm, mounts, burn-in, admit",
+          "[plan]") {
+  inventory::Inventory inv = MustLoad(Site());
+  Plan plan = BuildPlan(inv, Observed{}, Policy{});
+  const NodePlan* np = Find(plan, "n01");
+  REQUIRE(np != nullptr);
+  CHECK(np->action == NodeAction::kAdd);
+  CHECK(np->wave == 0);
+  CHECK(StepNames(*np) == std::vector<std::string>{
+                              "discover/hardware", "firmware/bmc_firmware", "firmware/bios",
+                              "image/image", "install/nvidia_driver", "install/cuda",
+                              "configure/slurm", "mount/mounts", "burnin/burnin", "admit"});
+  CHECK(plan.summary.add == 12);
+  CHECK(np->steps.front().on_success == NodeState::kDiscovered);
+  CHECK(np->steps.back().on_success == NodeState::kActive);
+}
+
+TEST_CASE("every step needs only earlier steps of its own node, and ids are unique", "[plan]") {
+  inventory::Inventory inv = MustLoad(Site());
+  Plan plan = BuildPlan(inv, Observed{}, Policy{});
+  for (const NodePlan& np : plan.nodes) {
+    std::set<std::string> seen;
+    for (const Step& s : np.steps) {
+      for (const std::string& need : s.needs) CHECK(seen.count(need) == 1);
+      CHECK(seen.insert(s.id).second);
+      CHECK(s.node == np.node);
+    }
+  }
+  // Slurm and mounts are independent of each other; burn-in needs both.
+  const NodePlan* np = Find(plan, "n01");
+  const Step& slurm = np->steps[6];
+  const Step& mounts = np->steps[7];
+  const Step& burnin = np->steps[8];
+  CHECK(slurm.needs == mounts.needs);
+  CHECK(burnin.needs == std::vector<std::string>{slurm.id, mounts.id});
+}
+
+TEST_CASE("an unchanged cluster plans nothing", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  SeedConverged(*store, inv);
+  Plan plan = BuildPlan(inv, MustObserve(*store), Policy{});
+  CHECK(plan.summary.steps == 0);
+  CHECK(plan.summary.unchanged == 12);
+}
+
+TEST_CASE("a driver upgrade drains, installs, burns in and admits, naming the inventory line",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  inventory::Inventory inv = MustLoad(Site("560.35.03"));
+  Plan plan = BuildPlan(inv, MustObserve(*store), Permissive());
+  const NodePlan* np = Find(plan, "n03");
+  CHECK(np->action == NodeAction::kChange);
+  CHECK(StepNames(*np) ==
+        std::vector<std::string>{"drain", "install/nvidia_driver", "burnin/burnin", "admit"});
+  CHECK(np->steps[1].reason == "nvidia_driver 550.54.15 -> 560.35.03 (inventory/site.yaml:6)");
+  CHECK(np->steps[1].from_version == "550.54.15");
+  CHECK(np->steps[1].to_version == "560.35.03");
+  CHECK(np->steps[2].reason == "burnin standard: after changes to nvidia_driver");
+  CHECK(np->steps[0].on_success == NodeState::kMaintenance);
+  CHECK_FALSE(np->steps[1].destructive);
+  CHECK(plan.summary.change == 12);
+}
+
+TEST_CASE("an image change reinstalls everything that lives on the image", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  inventory::Inventory inv =
+      MustLoad(ReplaceAll(Site(), "image: ubuntu-22.04-gpu", "image: ubuntu-24.04-gpu"));
+  Plan plan = BuildPlan(inv, MustObserve(*store), Permissive());
+  const NodePlan* np = Find(plan, "n01");
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain", "image/image", "install/nvidia_driver",
+                                                   "install/cuda", "configure/slurm",
+                                                   "mount/mounts", "burnin/burnin", "admit"});
+  CHECK(np->steps[1].destructive);
+  CHECK(np->steps[2].reason == "nvidia_driver 550.54.15: again after changes to image");
+}
+
+TEST_CASE("a component the inventory no longer lists is removed", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory with_nccl = MustLoad(
+      ReplaceAll(Site(), "slurm: \"23.11.4\"}", "slurm: \"23.11.4\", nccl: \"2.21.5\"}"));
+  SeedConverged(*store, with_nccl);
+  Plan plan = BuildPlan(MustLoad(Site()), MustObserve(*store), Permissive());
+  const NodePlan* np = Find(plan, "n01");
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain", "remove/nccl", "burnin/burnin", "admit"});
+  CHECK(np->steps[1].reason == "nccl 2.21.5 -> none: no longer in the inventory");
+}
+
+TEST_CASE("a node the inventory retires is drained and held without erase confirmation",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  inventory::Inventory inv = MustLoad(ReplaceAll(
+      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
+  Plan plan = BuildPlan(inv, MustObserve(*store), Permissive());
+  const NodePlan* np = Find(plan, "n10");
+  CHECK(np->action == NodeAction::kRetire);
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain"});
+  CHECK(np->steps[0].on_success == NodeState::kRetiring);
+  CHECK(np->notes == std::vector<std::string>{
+                         "held in retiring: erasing its disks needs --confirm-erase"});
+  for (const NodePlan& n : plan.nodes) {
+    for (const Step& s : n.steps) CHECK(s.kind != StepKind::kErase);
+  }
+}
+
+TEST_CASE("a retired node with erase confirmed is erased, powered off and recorded retired",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  inventory::Inventory inv = MustLoad(ReplaceAll(
+      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
+  Policy policy = Permissive();
+  policy.confirm_erase = true;
+  Plan plan = BuildPlan(inv, MustObserve(*store), policy);
+  const NodePlan* np = Find(plan, "n10");
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain", "erase", "power_off", "retire"});
+  CHECK(np->steps[1].destructive);
+  CHECK(np->steps[2].destructive);
+  CHECK(np->steps[3].on_success == NodeState::kRetired);
+  CHECK(plan.summary.retire == 4);
+  CHECK(Find(plan, "n01")->steps.empty());
+  SimulateApply(*store, inv, plan);
+  CHECK(store->GetNode("n10")->state == state::NodeState::kRetired);
+  CHECK(BuildPlan(inv, MustObserve(*store), policy).summary.steps == 0);
+}
+
+TEST_CASE("a node whose BMC reports a missing GPU is quarantined and never admitted", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  DiscoveredHardware three = testing::MatchingHardware(inv.nodes[1]);
+  three.gpu_models.pop_back();
+  PLAN_REQUIRE_OK(store->RecordBmcFacts("n02", testing::FactsJson(three)));
+  Plan plan = BuildPlan(inv, MustObserve(*store), Policy{});
+  const NodePlan* np = Find(plan, "n02");
+  CHECK(np->action == NodeAction::kQuarantine);
+  CHECK(StepNames(*np) == std::vector<std::string>{"quarantine/hardware"});
+  CHECK(np->steps[0].reason ==
+        "hardware does not match profile gpu4: 3 GPUs, expected 4 x NVIDIA A100-SXM4-80GB");
+  CHECK(np->steps[0].on_success == NodeState::kFailed);
+  SimulateApply(*store, inv, plan);
+  CHECK(store->GetNode("n02")->state == state::NodeState::kFailed);
+  Plan again = BuildPlan(inv, MustObserve(*store), Policy{});
+  CHECK(Find(again, "n02")->steps.empty());
+  CHECK(Find(again, "n02")->action == NodeAction::kHeld);
+}
+
+TEST_CASE("a discovery that finds the wrong GPU model stops the node in failed", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  Plan plan = BuildPlan(inv, Observed{}, Policy{});
+  DiscoveredHardware wrong = testing::MatchingHardware(inv.nodes[0]);
+  wrong.gpu_models[2] = "NVIDIA A100-SXM4-40GB";
+  auto outcome = SimulateApply(*store, inv, plan, {{"n01", wrong}});
+  CHECK(outcome.failed == std::vector<std::string>{"n01"});
+  Result<state::NodeRecord> n01 = store->GetNode("n01");
+  CHECK(n01->state == state::NodeState::kFailed);
+  CHECK(n01->reason == "1 GPU is NVIDIA A100-SXM4-40GB, expected NVIDIA A100-SXM4-80GB");
+  CHECK(store->GetNode("n02")->state == state::NodeState::kActive);
+}
+
+TEST_CASE("a failed node is held unless retry is asked, and then re-verified first", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  SeedConverged(*store, inv);
+  PLAN_REQUIRE_OK(store->SetNodeState("n04", state::NodeState::kFailed, "burn-in: GPU 2 hot", 0));
+  Plan held = BuildPlan(inv, MustObserve(*store), Policy{});
+  CHECK(Find(held, "n04")->action == NodeAction::kHeld);
+  CHECK(Find(held, "n04")->notes.front() ==
+        "quarantined (failed: burn-in: GPU 2 hot); repair it, then plan with --retry-failed");
+  Policy retry;
+  retry.retry_failed = true;
+  Plan plan = BuildPlan(inv, MustObserve(*store), retry);
+  CHECK(StepNames(*Find(plan, "n04")) ==
+        std::vector<std::string>{"discover/hardware", "burnin/burnin", "admit"});
+}
+
+TEST_CASE("a node the inventory puts in maintenance is drained and kept out", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  inventory::Inventory inv = MustLoad(ReplaceAll(
+      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: maintenance}"));
+  Plan plan = BuildPlan(inv, MustObserve(*store), Permissive());
+  const NodePlan* np = Find(plan, "n09");
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain"});
+  CHECK(np->steps[0].on_success == NodeState::kMaintenance);
+  SimulateApply(*store, inv, plan);
+  CHECK(BuildPlan(inv, MustObserve(*store), Permissive()).summary.steps == 0);
+  // Back to active: only admission, nothing changed on the node.
+  Plan back = BuildPlan(MustLoad(Site()), MustObserve(*store), Permissive());
+  CHECK(StepNames(*Find(back, "n09")) == std::vector<std::string>{"admit"});
+}
+
+TEST_CASE("a rolling upgrade is cut into waves that respect the rack and partition limits",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 2};
+  policy.max_unavailable_per_partition = {true, 25};  // 3 of 12
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  std::map<int, std::vector<std::string>> waves;
+  for (const NodePlan& np : plan.nodes) waves[np.wave].push_back(np.node);
+  CHECK(waves[1] == std::vector<std::string>{"n01", "n02", "n09"});
+  CHECK(waves[2] == std::vector<std::string>{"n03", "n04", "n10"});
+  CHECK(waves[3] == std::vector<std::string>{"n05", "n06", "n11"});
+  CHECK(waves[4] == std::vector<std::string>{"n07", "n08", "n12"});
+  CHECK(plan.summary.waves == 4);
+}
+
+TEST_CASE("new nodes are not limited by max_unavailable", "[plan]") {
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 1};
+  policy.max_unavailable_per_partition = {false, 1};
+  Plan plan = BuildPlan(MustLoad(Site()), Observed{}, policy);
+  for (const NodePlan& np : plan.nodes) CHECK(np.wave == 0);
+  CHECK(plan.summary.add == 12);
+}
+
+TEST_CASE("nodes already out of service use up the budget, and a full group holds changes",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  PLAN_REQUIRE_OK(store->SetNodeState("n09", state::NodeState::kFailed, "PSU", 0));
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 1};
+  policy.max_unavailable_per_partition = {true, 100};
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  const NodePlan* np = Find(plan, "n10");
+  CHECK(np->action == NodeAction::kHeld);
+  CHECK(np->steps.empty());
+  CHECK(np->notes.front() ==
+        "waits: rack r02 already has 1 of 4 nodes out of service and max_unavailable is 1 (1)");
+  CHECK(Find(plan, "n01")->wave == 1);
+  CHECK(Find(plan, "n02")->wave == 2);
+}
+
+TEST_CASE("nodes in the store that the inventory does not name are listed and left alone",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  PLAN_REQUIRE_OK(store->EnsureNodes({"old2", "old1"}, state::NodeState::kActive));
+  Plan plan = BuildPlan(MustLoad(Site()), MustObserve(*store), Policy{});
+  CHECK(plan.unknown_nodes == std::vector<std::string>{"old1", "old2"});
+  CHECK(plan.nodes.size() == 12);
+}
+
+TEST_CASE("a selection plans only the selected nodes", "[plan]") {
+  inventory::Inventory inv = MustLoad(Site());
+  Result<std::vector<const inventory::Node*>> sel = inventory::Select(inv, "n[02-03]");
+  REQUIRE(sel.ok());
+  Plan plan = BuildPlan(inv, Observed{}, Policy{}, &*sel);
+  REQUIRE(plan.nodes.size() == 2);
+  CHECK(plan.nodes[0].node == "n02");
+  CHECK(plan.summary.add == 2);
+}
+
+TEST_CASE("the text plan groups identical node plans under one hostlist", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), Permissive());
+  std::string text = RenderPlanText(plan, {"inventory/site.yaml", "state.db", true});
+  CHECK(text.find("~ n[01-12] (12 nodes): change, active -> active\n") != std::string::npos);
+  CHECK(text.find("Plan: 0 to add, 12 to change, 0 to retire, 0 to quarantine, 0 held, "
+                  "0 unchanged (48 steps in 1 wave).") != std::string::npos);
+}
+
+TEST_CASE("max_unavailable limits parse as counts or percentages and refuse anything else",
+          "[plan]") {
+  CHECK(Limit::Parse("3")->value == 3);
+  CHECK_FALSE(Limit::Parse("3")->percent);
+  CHECK(Limit::Parse("25%")->percent);
+  CHECK(Limit::Parse("25%")->Allowed(10) == 2);
+  CHECK(Limit::Parse("1%")->Allowed(10) == 1);
+  CHECK(Limit::Parse("0")->Allowed(10) == 0);
+  for (const char* bad : {"", "%", "-1", "101%", "2x", "1.5"}) {
+    Result<Limit> r = Limit::Parse(bad);
+    CHECK_FALSE(r.ok());
+  }
+}
+
+TEST_CASE("a component's hash changes exactly when something it renders from changes",
+          "[plan]") {
+  inventory::Inventory a = MustLoad(Site());
+  inventory::Inventory b = MustLoad(ReplaceAll(Site(), "partitions: [gpu]", "partitions: [gpu2]"));
+  auto hashes = [](const inventory::Inventory& inv) {
+    std::map<std::string, std::string> out;
+    for (const DesiredComponent& d : ComponentsOf(inv, inv.nodes[0])) out[d.name] = d.hash;
+    return out;
+  };
+  auto ha = hashes(a), ha2 = hashes(a), hb = hashes(b);
+  CHECK(ha == ha2);
+  CHECK(ha["slurm"] != hb["slurm"]);
+  CHECK(ha["burnin"] != hb["burnin"]);
+  for (const char* same : {"hardware", "bios", "bmc_firmware", "image", "nvidia_driver", "cuda",
+                           "mounts"}) {
+    CHECK(ha[same] == hb[same]);
+  }
+  CHECK(Sha256Hex("abc") ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("BMC facts parse, and hardware mismatches are described", "[plan]") {
+  Result<DiscoveredHardware> hw = ParseHardwareFacts(
+      R"({"gpus":[{"model":"NVIDIA A100-SXM4-80GB"},{"model":"A100-SXM4-80GB"}],)"
+      R"("memory_gib":500.5,"cpu_count":64})");
+  REQUIRE(hw.ok());
+  inventory::Hardware want;
+  want.gpus = {"NVIDIA A100-SXM4-80GB", 2};
+  want.memory_gib = 512;
+  want.cpus = 64;
+  CHECK_FALSE(HardwareMismatch(want, *hw).has_value());
+  want.memory_gib = 1024;
+  want.cpus = 128;
+  CHECK(HardwareMismatch(want, *hw) == "501 GiB memory, expected 1024; 64 CPUs, expected 128");
+  CHECK_FALSE(ParseHardwareFacts("{}").ok());
+  CHECK_FALSE(ParseHardwareFacts("not json").ok());
+}
+
+}  // namespace
+}  // namespace racksmith::plan

@@ -106,15 +106,16 @@ std::vector<DesiredComponent> ComponentsOf(const inventory::Inventory& inventory
     out.push_back({name, version, c.Hash(), "firmware." + key, {}});
   }
 
-  // The image carries the node's identity (hostname, address, SSH access), so a change of
-  // those reimages. Everything installed on top of it includes its hash.
+  // The image carries the node's identity (hostname, address, SSH user and port), so a
+  // change of those reimages. Where the controller keeps its private key (ssh.key) is not
+  // part of it: moving a key file must never plan a destructive reimage of every node.
+  // Everything installed on top of the image includes its hash.
   std::string image_hash;
   if (!node.image.empty()) {
     Canon c("image");
     c.Field("image", node.image).Field("site", inventory.site).Field("name", node.name);
     c.Field("ip", node.ip).Field("mac", node.mac).Field("ssh.user", node.ssh.user);
-    c.Field("ssh.port", node.ssh.port).Field("ssh.key_path", node.ssh.key_path);
-    c.Field("ssh.key", node.ssh.key.ToString());
+    c.Field("ssh.port", node.ssh.port);
     image_hash = c.Hash();
     out.push_back({"image", node.image, image_hash, "image", {}});
   }

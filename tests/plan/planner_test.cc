@@ -371,6 +371,19 @@ TEST_CASE("a component's hash changes exactly when something it renders from cha
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST_CASE("moving the controller's SSH key file never plans a reimage", "[plan]") {
+  std::string with_key = ReplaceAll(Site(), "  image: ubuntu", "  ssh: {key: /etc/racksmith/id_ed25519}\n  image: ubuntu");
+  REQUIRE(with_key != Site());
+  inventory::Inventory a = MustLoad(with_key);
+  inventory::Inventory b = MustLoad(ReplaceAll(with_key, "/etc/racksmith/id_ed25519",
+                                               "/srv/keys/racksmith_ed25519"));
+  REQUIRE(a.nodes[0].ssh.key_path != b.nodes[0].ssh.key_path);
+  auto ca = ComponentsOf(a, a.nodes[0]);
+  auto cb = ComponentsOf(b, b.nodes[0]);
+  REQUIRE(ca.size() == cb.size());
+  for (size_t i = 0; i < ca.size(); ++i) CHECK(ca[i].hash == cb[i].hash);
+}
+
 TEST_CASE("BMC facts parse, and hardware mismatches are described", "[plan]") {
   Result<DiscoveredHardware> hw = ParseHardwareFacts(
       R"({"gpus":[{"model":"NVIDIA A100-SXM4-80GB"},{"model":"A100-SXM4-80GB"}],)"

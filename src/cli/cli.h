@@ -44,5 +44,10 @@ void AddHostkeyCommand(CLI::App& app, CliContext& ctx);
 void AddLabCommand(CLI::App& app, CliContext& ctx);
 void AddCopyCommand(CLI::App& app, CliContext& ctx);
 void AddTemplateCommand(CLI::App& app, CliContext& ctx);
+void AddPlaybookCommand(CLI::App& app, CliContext& ctx);
+void AddPlanCommand(CLI::App& app, CliContext& ctx);
+void AddStateCommand(CLI::App& app, CliContext& ctx);
+/// Registers `completion` and `manpage`; call it last: they describe every command added before.
+void AddCompletionCommand(CLI::App& app, CliContext& ctx);
 
 }  // namespace racksmith::cli

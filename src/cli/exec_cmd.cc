@@ -1,5 +1,6 @@
-// `racksmith exec HOSTLIST -- COMMAND`: runs a command on many nodes over SSH and prints
-// identical outputs once under a compressed hostlist (like `dshbak -c`).
+// `racksmith exec SELECTION -- COMMAND`: runs a command on inventory nodes (or, with --hosts,
+// on raw SSH addresses) over SSH and prints identical outputs once under a compressed hostlist
+// of node names (like `dshbak -c`).
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "base/clock.h"
 #include "cli/cli.h"
+#include "cli/ssh_targets.h"
 #include "hostlist/hostlist.h"
 #include "ssh/ssh_transport.h"
 #include "ssh/state_host_key_store.h"
@@ -20,11 +22,7 @@ namespace racksmith::cli {
 namespace {
 
 struct ExecOptions {
-  std::string hosts;
-  std::string user = "root";
-  std::string key;
-  bool agent = false;
-  int port = 22;
+  SshTargetFlags target;
   int fanout = 64;
   double timeout_s = 0;
   double connect_timeout_s = 10;
@@ -47,16 +45,25 @@ std::string JoinCommand(const std::vector<std::string>& words) {
   return s;
 }
 
-int RunExec(const CliContext& ctx, const ExecOptions& opt) {
-  auto names = hostlist::Expand(opt.hosts);
-  if (!names.ok()) {
-    std::cerr << "racksmith exec: " << names.error().ToString() << "\n";
-    return kExitUsage;
+int RunExec(const CliContext& ctx, ExecOptions opt) {
+  if (!opt.target.hosts.empty() && !opt.target.selection.empty()) {
+    // With --hosts there is no SELECTION: the first word after it belongs to the command.
+    opt.command.insert(opt.command.begin(), opt.target.selection);
+    opt.target.selection.clear();
   }
   if (opt.command.empty()) {
-    std::cerr << "racksmith exec: no command given (expected: exec HOSTLIST -- COMMAND)\n";
+    std::cerr << "racksmith exec: "
+              << (opt.target.selection.empty() && opt.target.hosts.empty()
+                      ? "name the nodes and the command"
+                      : "no command given")
+              << " (expected: exec SELECTION -- COMMAND, or exec --hosts ADDRESSES -- COMMAND; "
+                 "exec never defaults to every node)\n";
     return kExitUsage;
   }
+  SshTargets targets;
+  int exit_code = kExitOk;
+  if (!ResolveSshTargets(ctx, opt.target, "exec", &targets, &exit_code)) return exit_code;
+  const std::vector<SshTarget>& nodes = targets.nodes;
   SystemClock clock;
   auto store = state::OpenSqliteStore(ctx.state_path, clock);
   if (!store.ok()) {
@@ -70,20 +77,18 @@ int RunExec(const CliContext& ctx, const ExecOptions& opt) {
   ssh::SshTransport transport(keys, topt);
 
   std::string command = JoinCommand(opt.command);
-  std::vector<NodeOutcome> outcomes(names->size());
+  std::vector<NodeOutcome> outcomes(nodes.size());
   std::atomic<size_t> next{0};
   // Blocking I/O on one thread per in-flight node: see docs/ssh.md for the measurement.
   auto worker = [&] {
-    for (size_t i; (i = next++) < names->size();) {
+    for (size_t i; (i = next++) < nodes.size();) {
       NodeOutcome& o = outcomes[i];
-      o.node = (*names)[i];
-      transport::Endpoint e;
-      e.node = o.node;
-      e.address = o.node;
-      e.port = opt.port;
-      e.user = opt.user;
-      e.key_path = opt.key;
-      e.use_agent = opt.agent;
+      const transport::Endpoint& e = nodes[i].endpoint;
+      o.node = e.node;
+      if (!nodes[i].error.empty()) {
+        o.error = InvalidInput(nodes[i].error);
+        continue;
+      }
       transport::ExecRequest req;
       req.command = command;
       req.timeout = std::chrono::milliseconds(static_cast<int64_t>(opt.timeout_s * 1000));
@@ -105,14 +110,16 @@ int RunExec(const CliContext& ctx, const ExecOptions& opt) {
     }
   };
   std::vector<std::thread> threads;
-  int n_threads = std::max(1, std::min<int>(opt.fanout, static_cast<int>(names->size())));
+  int n_threads = std::max(1, std::min<int>(opt.fanout, static_cast<int>(nodes.size())));
   for (int t = 0; t < n_threads; ++t) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
 
-  std::vector<std::string> ok, failed, unreachable, timed_out, refused;
+  std::vector<std::string> ok, failed, unreachable, timed_out, refused, skipped;
   for (const auto& o : outcomes) {
     if (!o.error) {
       (o.exit_status == 0 ? ok : failed).push_back(o.node);
+    } else if (o.error->code() == ErrorCode::kInvalidInput) {
+      skipped.push_back(o.node);
     } else if (o.error->code() == ErrorCode::kTimeout) {
       timed_out.push_back(o.node);
     } else if (o.error->code() == ErrorCode::kConflict) {
@@ -170,7 +177,8 @@ int RunExec(const CliContext& ctx, const ExecOptions& opt) {
   };
   std::cerr << "exec: " << outcomes.size() << " nodes, ok " << ok.size()
             << part("non-zero exit", failed) << part("unreachable", unreachable)
-            << part("timed out", timed_out) << part("host key refused", refused) << "\n";
+            << part("timed out", timed_out) << part("host key refused", refused)
+            << part("not attempted", skipped) << "\n";
   return ok.size() == outcomes.size() ? kExitOk : kExitFailed;
 }
 
@@ -180,13 +188,11 @@ void AddExecCommand(CLI::App& app, CliContext& ctx) {
   auto opt = std::make_shared<ExecOptions>();
   CLI::App* cmd = app.add_subcommand(
       "exec", "Run a command on nodes over SSH; identical outputs print once under a hostlist");
-  cmd->add_option("hosts", opt->hosts, "Nodes as a hostlist of SSH addresses, e.g. 127.0.2.[1-4]")
-      ->required();
+  cmd->add_option("selection", opt->target.selection,
+                  "Inventory nodes: hostlist and selectors (gpu-n[01-04],@rack:r01,!gpu-n03) "
+                  "or 'all'; required (omit it with --hosts)");
   cmd->add_option("command", opt->command, "The command, after --")->expected(-1);
-  cmd->add_option("--user", opt->user, "SSH user")->capture_default_str();
-  cmd->add_option("--key", opt->key, "Private key file (ed25519 or RSA)");
-  cmd->add_flag("--agent", opt->agent, "Also try keys from ssh-agent");
-  cmd->add_option("--port", opt->port, "SSH port")->capture_default_str();
+  AddSshTargetFlags(cmd, opt->target);
   cmd->add_option("-f,--fanout", opt->fanout, "Nodes in flight at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
@@ -195,6 +201,13 @@ void AddExecCommand(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_flag("--lines", opt->lines, "Print 'node: line' instead of grouping");
   cmd->add_flag("--json", opt->json, "Print results as JSON");
+  cmd->footer(
+      "Examples:\n"
+      "  racksmith exec @rack:r01 -- nvidia-smi -L\n"
+      "  racksmith exec 'all,!gpu-n03' --lines -- uptime\n"
+      "  racksmith exec --hosts 127.0.2.[1-4] --key ~/.ssh/id_ed25519 -- hostname\n"
+      "Nodes are reached at their inventory ip with its ssh user, port and key. "
+      "Docs: docs/cli.md");
   cmd->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return RunExec(ctx, *opt); }; });
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "cli/cli.h"
+#include "cli/cli_output.h"
 #include "state/store.h"
 
 namespace racksmith::cli {
@@ -20,51 +21,7 @@ struct HistoryOptions {
   bool json = false;
 };
 
-int ExitCodeFor(const Error& e) {
-  switch (e.code()) {
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kNotFound:
-      return kExitUsage;
-    case ErrorCode::kConflict:
-    case ErrorCode::kRefused:
-    case ErrorCode::kUnsupported:
-      return kExitRefused;
-    default:
-      return kExitFailed;
-  }
-}
-
-int Fail(const Error& e) {
-  std::cerr << "racksmith history: " << e.ToString() << "\n";
-  return ExitCodeFor(e);
-}
-
-// A table cell on one line: errors may span lines, the table may not.
-std::string OneLine(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\r', ' ');
-  std::replace(text.begin(), text.end(), '\t', ' ');
-  return text;
-}
-
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += line + "\n";
-  }
-  return out;
-}
+int Fail(const Error& e) { return FailWith("history", e); }
 
 nlohmann::json ParsedOrText(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

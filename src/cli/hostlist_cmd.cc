@@ -123,11 +123,15 @@ int Run(const HostlistOptions& opt) {
     out = opt.json ? "{\"count\": " + std::to_string(total) + "}\n" : std::to_string(total) + "\n";
   } else if (opt.compress) {
     // As `scontrol show hostlist a,b,c`: the inputs are one comma-separated expression.
+    // No input at all (an empty stdin) is the empty hostlist, as scontrol prints it.
     std::string joined;
     for (const Input& in : inputs) joined += (joined.empty() ? "" : ",") + in.text;
-    auto compressed = hostlist::CompressExpression(joined);
-    if (!compressed.ok()) return ReportError(compressed.error(), joined, "");
-    const std::string& list = *compressed;
+    std::string list;
+    if (!inputs.empty()) {
+      auto compressed = hostlist::CompressExpression(joined);
+      if (!compressed.ok()) return ReportError(compressed.error(), joined, "");
+      list = std::move(compressed).value();
+    }
     if (opt.json) {
       out = "{\"hostlist\": ";
       AppendJsonString(out, list);

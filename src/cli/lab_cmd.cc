@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli/cli.h"
+#include "cli/cli_output.h"
 #include "inventory/inventory.h"
 #include "lab/lab_rack.h"
 
@@ -49,16 +50,7 @@ std::string SelfExe() {
 
 int Fail(const char* cmd, const Error& e) {
   std::cerr << "racksmith lab " << cmd << ": " << e.message() << "\n";
-  switch (e.code()) {
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kNotFound:
-      return kExitUsage;
-    case ErrorCode::kRefused:
-    case ErrorCode::kConflict:
-      return kExitRefused;
-    default:
-      return kExitFailed;
-  }
+  return ExitCodeFor(e);
 }
 
 // The password the simulated BMCs accept: the inventory's secret, else (generic nodes)

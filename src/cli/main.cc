@@ -41,6 +41,7 @@ int Main(int argc, char** argv) {
   AddValidateCommand(app, ctx);
   AddInventoryCommand(app, ctx);
   AddStatusCommand(app, ctx);
+  AddPlanCommand(app, ctx);
   AddHistoryCommand(app, ctx);
   AddBmcCommand(app, ctx);
   AddTemplateCommand(app, ctx);
@@ -48,6 +49,9 @@ int Main(int argc, char** argv) {
   AddHostkeyCommand(app, ctx);
   AddLabCommand(app, ctx);
   AddCopyCommand(app, ctx);
+  AddPlaybookCommand(app, ctx);
+  AddStateCommand(app, ctx);
+  AddCompletionCommand(app, ctx);  // last: it walks every command added above
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 // `racksmith status [SELECTION] [--json]`: what the state store knows, grouped by lifecycle
-// state. Reads only: a missing store is reported, never created.
+// state. Reads only: a missing store is reported, never created. A SELECTION that is a plain
+// hostlist needs no inventory (the store may know nodes the inventory no longer lists);
+// selectors (@rack:, @profile:, @state:, ..., exclusions, "all") are applied to the inventory.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
@@ -13,7 +15,9 @@
 
 #include "base/clock.h"
 #include "cli/cli.h"
+#include "cli/cli_output.h"
 #include "hostlist/hostlist.h"
+#include "inventory/inventory.h"
 #include "state/store.h"
 
 namespace racksmith::cli {
@@ -26,20 +30,6 @@ struct StatusOptions {
   std::string selection;
   bool json = false;
 };
-
-int ExitCodeFor(const Error& e) {
-  switch (e.code()) {
-    case ErrorCode::kInvalidInput:
-    case ErrorCode::kNotFound:
-      return kExitUsage;
-    case ErrorCode::kConflict:
-    case ErrorCode::kRefused:
-    case ErrorCode::kUnsupported:
-      return kExitRefused;
-    default:
-      return kExitFailed;
-  }
-}
 
 // "n2" before "n10": names compare by their text and by the value of their digit runs, so
 // the groups print in the order an operator counts racks.
@@ -141,10 +131,37 @@ int PrintMissing(const CliContext& ctx, const StatusOptions& opt) {
   return kExitOk;
 }
 
+// True when every term of the selection is a hostlist to include: no selector, no exclusion.
+bool IsPlainHostlist(const inventory::Selection& selection) {
+  for (const auto& term : selection.terms()) {
+    if (term.exclude || term.kind != inventory::Selection::Term::Kind::kHosts) return false;
+  }
+  return true;
+}
+
+// The node names a selection stands for, or why it stands for none.
+Result<std::vector<std::string>> SelectedNames(const CliContext& ctx, const std::string& text) {
+  auto selection = inventory::Selection::Parse(text);
+  if (!selection.ok()) return selection.error();
+  if (IsPlainHostlist(*selection)) return hostlist::Expand(text);
+  auto inv = inventory::LoadInventory(ctx.inventory_path);
+  if (!inv.ok()) {
+    return InvalidInput(
+        "selectors need the inventory (-i/--inventory, $RACKSMITH_INVENTORY), "
+        "which did not load from " +
+        ctx.inventory_path + ":\n" + inv.error().ToString());
+  }
+  auto picked = selection->Apply(*inv);
+  if (!picked.ok()) return picked.error();
+  std::vector<std::string> names;
+  for (const inventory::Node* node : *picked) names.push_back(node->name);
+  return names;
+}
+
 int RunStatus(const CliContext& ctx, const StatusOptions& opt) {
   std::optional<std::set<std::string>> wanted;
   if (!opt.selection.empty()) {
-    Result<std::vector<std::string>> names = hostlist::Expand(opt.selection);
+    Result<std::vector<std::string>> names = SelectedNames(ctx, opt.selection);
     if (!names.ok()) {
       std::cerr << "racksmith status: selection '" << opt.selection
                 << "': " << names.error().ToString() << "\n";
@@ -267,7 +284,8 @@ void AddStatusCommand(CLI::App& app, CliContext& ctx) {
   auto* cmd = app.add_subcommand(
       "status", "Show what the state store knows: nodes per lifecycle state, last step, reason");
   cmd->add_option("SELECTION", opt->selection,
-                  "Only these nodes: a Slurm hostlist, e.g. gpu-r01-n[01-16]");
+                  "Only these nodes: a hostlist (gpu-r01-n[01-16]), or selectors applied to "
+                  "the inventory (@rack:r01,@state:maintenance,!gpu-r01-n03)");
   cmd->add_flag("--json", opt->json, "JSON output (schema in docs/state.md)");
   cmd->footer("Reads the store given by --state; never creates one. Docs: docs/state.md");
   cmd->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return RunStatus(ctx, *opt); }; });

@@ -1,5 +1,7 @@
 // `racksmith template render`: renders a Jinja2-compatible template with variables from
-// YAML/JSON files and --set key=value pairs.
+// YAML/JSON files and --set key=value pairs, and with --node NODE the node's full inventory
+// context as `node` (plus `inventory_hostname`), the same variables a playbook's template
+// task sees.
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "inventory/inventory.h"
 #include "template/template.h"
 
 namespace racksmith::cli {
@@ -48,9 +51,35 @@ OJson YamlToJson(const YAML::Node& n) {
   }
 }
 
-int Render(const std::string& path, const std::vector<std::string>& vars_files,
-           const std::vector<std::string>& sets, const std::string& out_path) {
+struct RenderOptions {
+  std::string path, out, node;
+  std::vector<std::string> vars, sets;
+};
+
+int Render(const CliContext& cli, const RenderOptions& opt) {
+  const std::string& path = opt.path;
+  const std::vector<std::string>& vars_files = opt.vars;
+  const std::vector<std::string>& sets = opt.sets;
+  const std::string& out_path = opt.out;
   OJson ctx = OJson::object();
+  if (!opt.node.empty()) {
+    auto inv = inventory::LoadInventory(cli.inventory_path);
+    if (!inv.ok()) {
+      std::cerr << "racksmith: --node needs the inventory, which did not load from "
+                << cli.inventory_path << ":\n"
+                << inv.error().ToString() << "\n";
+      return kExitUsage;
+    }
+    const inventory::Node* node = inv->FindNode(opt.node);
+    if (node == nullptr) {
+      std::cerr << "racksmith: --node " << opt.node << ": no such node in the inventory "
+                << cli.inventory_path << "\n";
+      return kExitUsage;
+    }
+    // Secrets are references in the context, never values (inventory::NodeContext).
+    ctx["node"] = OJson::parse(inventory::NodeContext(*inv, *node).dump());
+    ctx["inventory_hostname"] = node->name;
+  }
   for (const auto& f : vars_files) {
     try {
       OJson v;
@@ -100,18 +129,16 @@ void AddTemplateCommand(CLI::App& app, CliContext& ctx) {
   auto* cmd = app.add_subcommand("template", "Render Jinja2-compatible templates");
   cmd->require_subcommand(1);
   auto* render = cmd->add_subcommand("render", "Render TEMPLATE to stdout (docs/templates.md)");
-  struct Opts {
-    std::string path, out;
-    std::vector<std::string> vars, sets;
-  };
-  auto opts = std::make_shared<Opts>();
+  auto opts = std::make_shared<RenderOptions>();
   render->add_option("TEMPLATE", opts->path, "Template file")->required();
   render->add_option("--vars", opts->vars, "YAML or JSON file of variables (repeatable)");
   render->add_option("--set", opts->sets, "key=value (value parsed as YAML; repeatable)");
   render->add_option("-o,--output", opts->out, "Write to this file instead of stdout");
-  render->callback([&ctx, opts] {
-    ctx.action = [opts] { return Render(opts->path, opts->vars, opts->sets, opts->out); };
-  });
+  render->add_option("--node", opts->node,
+                     "Render for this inventory node: its full context is `node` (node.ip, "
+                     "node.hardware.gpus.count, ...) and `inventory_hostname` its name; "
+                     "--vars and --set apply on top");
+  render->callback([&ctx, opts] { ctx.action = [&ctx, opts] { return Render(ctx, *opts); }; });
 }
 
 }  // namespace racksmith::cli

@@ -62,7 +62,9 @@ SshdFixture::SshdFixture(const std::string& host_key_type) : host_key_type_(host
       << "/authorized_keys\nStrictModes no\nPasswordAuthentication no\n"
          "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nUsePAM no\n"
          "Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel ERROR\nMaxSessions 64\n"
-         "MaxStartups 200\n";
+         "MaxStartups 200\n"
+         // Keep the host's ~/.bashrc (bash sources it for ssh sessions) out of the test.
+         "SetEnv HOME=" << d << "\n";
   Start();
 }
 

@@ -10,13 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "base/clock.h"
 #include "cli/cli.h"
 #include "cli/ssh_targets.h"
 #include "hostlist/hostlist.h"
-#include "ssh/ssh_transport.h"
-#include "ssh/state_host_key_store.h"
-#include "state/store.h"
 
 namespace racksmith::cli {
 namespace {
@@ -62,14 +58,9 @@ int RunCopy(const CliContext& ctx, CopyOptions opt) {
     std::cerr << "racksmith copy: --mode expects octal like 0644, found '" << opt.mode << "'\n";
     return kExitUsage;
   }
-  SystemClock clock;
-  auto store = state::OpenSqliteStore(ctx.state_path, clock);
-  if (!store.ok()) {
-    std::cerr << "racksmith copy: " << store.error().ToString() << "\n";
-    return kExitFailed;
-  }
-  ssh::StateHostKeyStore keys(**store);
-  ssh::SshTransport transport(keys);
+  std::unique_ptr<SshSession> session = OpenSshSession(ctx, "copy");
+  if (!session) return kExitFailed;
+  transport::Transport& transport = *session->transport;
   std::vector<std::optional<Error>> errors(nodes.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {

@@ -10,13 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "base/clock.h"
 #include "cli/cli.h"
 #include "cli/ssh_targets.h"
 #include "hostlist/hostlist.h"
-#include "ssh/ssh_transport.h"
-#include "ssh/state_host_key_store.h"
-#include "state/store.h"
 
 namespace racksmith::cli {
 namespace {
@@ -64,17 +60,9 @@ int RunExec(const CliContext& ctx, ExecOptions opt) {
   int exit_code = kExitOk;
   if (!ResolveSshTargets(ctx, opt.target, "exec", &targets, &exit_code)) return exit_code;
   const std::vector<SshTarget>& nodes = targets.nodes;
-  SystemClock clock;
-  auto store = state::OpenSqliteStore(ctx.state_path, clock);
-  if (!store.ok()) {
-    std::cerr << "racksmith exec: " << store.error().ToString() << "\n";
-    return kExitFailed;
-  }
-  ssh::StateHostKeyStore keys(**store);
-  transport::TransportOptions topt;
-  topt.connect_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(opt.connect_timeout_s * 1000));
-  ssh::SshTransport transport(keys, topt);
+  std::unique_ptr<SshSession> session = OpenSshSession(ctx, "exec", opt.connect_timeout_s);
+  if (!session) return kExitFailed;
+  transport::Transport& transport = *session->transport;
 
   std::string command = JoinCommand(opt.command);
   std::vector<NodeOutcome> outcomes(nodes.size());

@@ -8,14 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "base/clock.h"
 #include "cli/cli.h"
 #include "cli/ssh_targets.h"
 #include "inventory/inventory.h"
 #include "playbook/playbook.h"
-#include "ssh/ssh_transport.h"
-#include "ssh/state_host_key_store.h"
-#include "state/store.h"
 
 namespace racksmith::cli {
 namespace {
@@ -149,17 +145,9 @@ int RunRun(const CliContext& ctx, const PlaybookOptions& opt) {
   }
   run.globals["nodes"] = std::move(nodes);
 
-  SystemClock clock;
-  auto store = state::OpenSqliteStore(ctx.state_path, clock);
-  if (!store.ok()) {
-    std::cerr << "racksmith playbook: " << store.error().ToString() << "\n";
-    return kExitFailed;
-  }
-  ssh::StateHostKeyStore keys(**store);
-  transport::TransportOptions topt;
-  topt.connect_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(opt.connect_timeout_s * 1000));
-  ssh::SshTransport transport(keys, topt);
+  std::unique_ptr<SshSession> session = OpenSshSession(ctx, "playbook", opt.connect_timeout_s);
+  if (!session) return kExitFailed;
+  transport::Transport& transport = *session->transport;
   std::mutex progress_mu;
   if (ctx.verbosity > 0) {
     run.progress = [&](const std::string& node, const std::string& line) {

@@ -11,6 +11,9 @@
 #include <map>
 
 #include "hostlist/hostlist.h"
+#include "ssh/ssh_transport.h"
+#include "ssh/state_host_key_store.h"
+#include "state/store.h"
 #include "inventory/inventory.h"
 
 namespace racksmith::cli {
@@ -154,6 +157,25 @@ bool ResolveSshTargets(const CliContext& ctx, const SshTargetFlags& f, const std
     targets->nodes.push_back(std::move(t));
   }
   return true;
+}
+
+std::unique_ptr<SshSession> OpenSshSession(const CliContext& ctx, const std::string& command,
+                                           double connect_timeout_s) {
+  auto session = std::make_unique<SshSession>();
+  auto store = state::OpenSqliteStore(ctx.state_path, session->clock);
+  if (!store.ok()) {
+    std::cerr << "racksmith " << command << ": " << store.error().ToString() << "\n";
+    return nullptr;
+  }
+  session->store = std::move(*store);
+  session->host_keys = std::make_unique<ssh::StateHostKeyStore>(*session->store);
+  transport::TransportOptions options;
+  if (connect_timeout_s > 0) {
+    options.connect_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(connect_timeout_s * 1000));
+  }
+  session->transport = std::make_unique<ssh::SshTransport>(*session->host_keys, options);
+  return session;
 }
 
 }  // namespace racksmith::cli

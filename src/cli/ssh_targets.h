@@ -14,10 +14,13 @@
 //   written to disk, printed or logged.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "cli/cli.h"
+#include "state/store.h"
 #include "transport/transport.h"
 
 namespace racksmith::cli {
@@ -63,5 +66,20 @@ void AddSshTargetFlags(CLI::App* cmd, SshTargetFlags& flags);
 /// returns false with *exit_code set (2).
 bool ResolveSshTargets(const CliContext& ctx, const SshTargetFlags& flags,
                        const std::string& command, SshTargets* targets, int* exit_code);
+
+/// The SSH transport a command uses, with host keys verified against (and first contacts
+/// recorded in) the state store given by --state. Members are destroyed in reverse order.
+struct SshSession {
+  SystemClock clock;
+  std::unique_ptr<state::Store> store;
+  std::unique_ptr<transport::HostKeyStore> host_keys;
+  std::unique_ptr<transport::Transport> transport;
+};
+
+/// Opens the store (creating it if missing) and an SSH transport with `connect_timeout_s`
+/// (0: the transport's default). On failure prints "racksmith <command>: <why>" and returns
+/// nullptr.
+std::unique_ptr<SshSession> OpenSshSession(const CliContext& ctx, const std::string& command,
+                                           double connect_timeout_s = 0);
 
 }  // namespace racksmith::cli

@@ -72,11 +72,13 @@ json NodeFacts(const LabNodeSpec& n, const json& gpu_models) {
   }
   for (int i = 0; i < n.gpu_count; ++i) {
     json g = model;
-    char bus[8];
+    std::string bus;
     if (i < 8) {
-      std::snprintf(bus, sizeof bus, "%s", kBuses[i]);
+      bus = kBuses[i];
     } else {
-      std::snprintf(bus, sizeof bus, "%02X", 0xC0 + i);
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "%02X", (0xC0 + i) & 0xFF);
+      bus = hex;
     }
     g["index"] = i;
     g["minor"] = i;

@@ -28,7 +28,7 @@ CliResult Run(const std::vector<std::string>& args, std::map<std::string, std::s
   CliOptions options;
   options.cwd = SourcePath("");
   options.env = std::move(env);
-  options.env["NO_COLOR"] = "1";
+  options.env.emplace("NO_COLOR", "1");  // not operator=: GCC 12 -O2 warns falsely (-Wrestrict)
   return RunCli(args, options);
 }
 

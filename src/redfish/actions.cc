@@ -1,22 +1,16 @@
 #include "redfish/actions.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <thread>
+
+#include "base/clock.h"
 
 namespace racksmith::redfish {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string Join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
+int64_t NowMs() { return SystemClock().MonotonicMillis(); }
 
 std::string TaskMessages(const Json& task) {
   std::string out;
@@ -81,7 +75,7 @@ Status CheckAllowed(const ActionRef& action, const std::string& parameter, const
   if (IsAllowed(action, value)) return Status::Ok();
   return Error(ErrorCode::kUnsupported,
                describe + ": " + action.target + ": " + parameter + " '" + value +
-                   "' is not allowed; the BMC allows: " + Join(action.allowed));
+                   "' is not allowed; the BMC allows: " + fmt::format("{}", fmt::join(action.allowed, ", ")));
 }
 
 Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskWait& wait,

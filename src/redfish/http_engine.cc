@@ -21,14 +21,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "base/clock.h"
+
 namespace racksmith::redfish {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMs() { return SystemClock().MonotonicMillis(); }
 
 int64_t UnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -4,24 +4,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <initializer_list>
 #include <thread>
 
+#include "base/clock.h"
+
 namespace racksmith::redfish {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string JoinList(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
+int64_t NowMs() { return SystemClock().MonotonicMillis(); }
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   for (const auto& x : v)
@@ -100,7 +94,7 @@ Status RedfishBmc::Reset(bmc::ResetType type, const bmc::ResetOptions& opts) {
   };
   auto unsupported = [&](const char* what) {
     return Error(ErrorCode::kUnsupported, client_->endpoint() + ": cannot " + what +
-                                              ": ResetType allows only " + JoinList(a.allowed));
+                                              ": ResetType allows only " + fmt::format("{}", fmt::join(a.allowed, ", ")));
   };
   auto wait_for = [&](PowerState want) -> Status {
     if (!opts.wait) return Status::Ok();
@@ -190,7 +184,7 @@ Status RedfishBmc::SetBootOverride(const bmc::BootOverride& want) {
       if (Contains(allowed, value)) return Status::Ok();
       return Error(ErrorCode::kUnsupported,
                    ep + ": " + map_->system_path + ": " + key + " '" + value +
-                       "' is not allowed; the BMC allows: " + JoinList(allowed));
+                       "' is not allowed; the BMC allows: " + fmt::format("{}", fmt::join(allowed, ", ")));
     };
     Json patch;
     patch["BootSourceOverrideTarget"] = target;

@@ -239,6 +239,13 @@ Status SqliteStore::SetNodeState(std::string_view node, NodeState state, std::st
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
+  if (Status s = SetNodeStateLocked(node, state, reason, run_id); !s.ok()) return s;
+  return tx.Commit();
+}
+
+Status SqliteStore::SetNodeStateLocked(std::string_view node, NodeState state,
+                                       std::string_view reason, int64_t run_id,
+                                       bool keep_reason_in_same_state) {
   Result<Statement> get = db_.Prepare("SELECT state, reason FROM nodes WHERE name = ?");
   if (!get.ok()) return get.error();
   get->Bind(1, node);
@@ -246,7 +253,10 @@ Status SqliteStore::SetNodeState(std::string_view node, NodeState state, std::st
   if (!row.ok()) return row.error();
   if (!*row) return NotFound(fmt::format("{}: no node '{}' in the state store", path(), node));
   std::string old_state = get->Text(0);
-  if (old_state == NodeStateName(state) && get->Text(1) == reason) return tx.Commit();
+  if (old_state == NodeStateName(state) &&
+      (keep_reason_in_same_state || get->Text(1) == reason)) {
+    return Status::Ok();
+  }
   int64_t now = Now();
   Result<Statement> update =
       db_.Prepare("UPDATE nodes SET state = ?, reason = ?, updated_at = ? WHERE name = ?");
@@ -263,7 +273,7 @@ Status SqliteStore::SetNodeState(std::string_view node, NodeState state, std::st
   if (Status s = history->Run(); !s.ok()) {
     return s.error().WithContext(fmt::format("node '{}' (run {})", node, run_id));
   }
-  return tx.Commit();
+  return Status::Ok();
 }
 
 Result<NodeRecord> SqliteStore::GetNode(std::string_view node) {

@@ -40,6 +40,10 @@ class SqliteStore final : public Store {
   Result<int64_t> RecordIntent(const StepIntent& intent) override;
   Status MarkRunning(int64_t step_id) override;
   Status RecordResult(int64_t step_id, const StepResult& result) override;
+  Result<int64_t> StartStep(const StepIntent& intent,
+                            const std::optional<NodeStateChange>& change) override;
+  Status FinishStep(int64_t step_id, const StepResult& result,
+                    const std::optional<NodeStateChange>& change, bool forget_components) override;
   Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) override;
   Result<std::vector<StepRecord>> StepsOfRun(int64_t run_id) override;
   Result<std::vector<StepRecord>> LastStepPerNode() override;
@@ -71,6 +75,14 @@ class SqliteStore final : public Store {
   Status Migrate();
   Result<int> ReadSchemaVersion();
   Status RequireNode(std::string_view node);
+  // keep_reason_in_same_state: a node already in `state` keeps its reason (a step that
+  // starts in the state the previous one left, e.g. the next provisioning step).
+  Status SetNodeStateLocked(std::string_view node, NodeState state, std::string_view reason,
+                            int64_t run_id, bool keep_reason_in_same_state = false);
+  // Journal writes without their own transaction (mu_ held, inside the caller's).
+  Result<int64_t> InsertStepLocked(const StepIntent& intent, std::string_view status);
+  Result<std::pair<std::string, int64_t>> UpdateStepResultLocked(int64_t step_id,
+                                                                  const StepResult& result);
   Status UpsertComponent(const ComponentRecord& record, int64_t now);
   Result<std::vector<StepRecord>> QuerySteps(std::string_view sql, int64_t id_arg,
                                              std::string_view text_arg);

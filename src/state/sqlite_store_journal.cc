@@ -108,7 +108,7 @@ Result<std::vector<RunRecord>> SqliteStore::ListRuns(int limit) {
 
 // ---- The journal ---------------------------------------------------------------------------
 
-Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
+Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::string_view status) {
   if (intent.kind.empty()) {
     return InvalidInput(fmt::format("a step for node '{}' has no kind", intent.node));
   }
@@ -116,9 +116,6 @@ Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
     return InvalidInput(fmt::format("the intent of step {} on node '{}' is not valid JSON",
                                     intent.kind, intent.node));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction tx(db_);
-  if (Status s = tx.Begin(); !s.ok()) return s.error();
   if (Status s = RequireNode(intent.node); !s.ok()) return s.error();
   Result<int64_t> run =
       db_.QueryInt(fmt::format("SELECT 1 FROM runs WHERE id = {}", intent.run_id), 0);
@@ -126,16 +123,24 @@ Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
   if (*run == 0) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
   Result<Statement> st = db_.Prepare(
       "INSERT INTO steps (run_id, node, kind, component, intent, status, attempt, started_at) "
-      "VALUES (?, ?, ?, ?, ?, 'intended', ?, ?)");
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.error();
   st->Bind(1, intent.run_id).Bind(2, intent.node).Bind(3, intent.kind);
   st->Bind(4, intent.component);
   st->Bind(5, intent.intent_json.empty() ? std::string_view("{}") : intent.intent_json);
-  st->Bind(6, int64_t{intent.attempt}).Bind(7, Now());
+  st->Bind(6, status).Bind(7, int64_t{intent.attempt}).Bind(8, Now());
   if (Status s = st->Run(); !s.ok()) return s.error();
-  int64_t id = db_.LastInsertRowId();
+  return db_.LastInsertRowId();
+}
+
+Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s.error();
+  Result<int64_t> id = InsertStepLocked(intent, "intended");
+  if (!id.ok()) return id.error();
   if (Status s = tx.Commit(); !s.ok()) return s.error();
-  return id;
+  return *id;
 }
 
 Status SqliteStore::MarkRunning(int64_t step_id) {
@@ -151,16 +156,14 @@ Status SqliteStore::MarkRunning(int64_t step_id) {
   return Status::Ok();
 }
 
-Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
+Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
+    int64_t step_id, const StepResult& result) {
   if (!IsFinished(result.status)) {
     return InvalidInput(
         fmt::format("step {}: a result must be succeeded, failed or skipped, "
                     "not {}",
                     step_id, StepStatusName(result.status)));
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction tx(db_);
-  if (Status s = tx.Begin(); !s.ok()) return s;
   Result<Statement> get = db_.Prepare("SELECT node, run_id FROM steps WHERE id = ?");
   if (!get.ok()) return get.error();
   get->Bind(1, step_id);
@@ -175,12 +178,60 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
   if (!st.ok()) return st.error();
   st->Bind(1, StepStatusName(result.status)).Bind(2, now).Bind(3, result.error);
   st->Bind(4, Tail(result.output_tail)).Bind(5, step_id);
-  if (Status s = st->Run(); !s.ok()) return s;
+  if (Status s = st->Run(); !s.ok()) return s.error();
   if (result.component && result.status == StepStatus::kSucceeded) {
     ComponentRecord c = *result.component;
     c.node = node;
     c.run_id = run_id;
-    if (Status s = UpsertComponent(c, now); !s.ok()) return s;
+    if (Status s = UpsertComponent(c, now); !s.ok()) return s.error();
+  }
+  return std::pair{node, run_id};
+}
+
+Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
+  if (!r.ok()) return r.error();
+  return tx.Commit();
+}
+
+Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
+                                       const std::optional<NodeStateChange>& change) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s.error();
+  Result<int64_t> id = InsertStepLocked(intent, "running");
+  if (!id.ok()) return id.error();
+  if (change) {
+    Status s = SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
+                                  /*keep_reason_in_same_state=*/true);
+    if (!s.ok()) return s.error();
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s.error();
+  return *id;
+}
+
+Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
+                               const std::optional<NodeStateChange>& change,
+                               bool forget_components) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s;
+  Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
+  if (!r.ok()) return r.error();
+  const auto& [node, run_id] = *r;
+  if (forget_components) {
+    Result<Statement> st = db_.Prepare("DELETE FROM components WHERE node = ?");
+    if (!st.ok()) return st.error();
+    st->Bind(1, node);
+    if (Status s = st->Run(); !s.ok()) return s;
+  }
+  if (change) {
+    if (Status s = SetNodeStateLocked(node, change->state, change->reason, run_id); !s.ok()) {
+      return s;
+    }
   }
   return tx.Commit();
 }

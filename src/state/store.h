@@ -104,6 +104,25 @@ class Store {
   /// transaction. kInvalidInput if result.status is not finished.
   virtual Status RecordResult(int64_t step_id, const StepResult& result) = 0;
 
+  /// A node's new state and why, for StartStep/FinishStep.
+  struct NodeStateChange {
+    NodeState state = NodeState::kNew;
+    std::string reason;
+  };
+  /// The executor's write before a step: journals the intent already marked running and,
+  /// if given, moves the node to its new state (a node already in that state keeps its
+  /// reason, so consecutive provisioning steps make one history entry), in one transaction
+  /// (one fsync per step start instead of three). Same errors as RecordIntent.
+  virtual Result<int64_t> StartStep(const StepIntent& intent,
+                                    const std::optional<NodeStateChange>& change) = 0;
+  /// The executor's write after a step: the result (with its component record), the node's
+  /// new state if given, and, when `forget_components`, the removal of every component
+  /// record of the node (it was retired), in one transaction: "step done", "component at
+  /// this hash" and "node in this state" never disagree after a crash.
+  virtual Status FinishStep(int64_t step_id, const StepResult& result,
+                            const std::optional<NodeStateChange>& change,
+                            bool forget_components) = 0;
+
   /// Every step ever journaled for a node, oldest first.
   virtual Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) = 0;
   /// The steps of a run, in the order they were journaled.

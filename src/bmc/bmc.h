@@ -56,6 +56,7 @@ struct Processor {
   std::string manufacturer;
   std::string serial;
   int cores = 0;
+  int threads = 0;  // TotalThreads; 0 if the BMC does not say
   std::string health;
 };
 
@@ -111,7 +112,10 @@ struct HardwareReport {
   PowerState power = PowerState::kUnknown;
   std::string health;         // the system's own Status.Health
   std::string health_rollup;  // Status.HealthRollup
-  int cpu_count = 0;          // ProcessorSummary.Count, else counted
+  int cpu_count = 0;          // ProcessorSummary.Count (sockets), else counted
+  /// Logical CPUs (what the OS and Slurm count): ProcessorSummary.LogicalProcessorCount,
+  /// else the processors' TotalThreads summed; 0 when the BMC says neither.
+  int logical_cpus = 0;
   std::string cpu_model;
   double memory_gib = 0;  // MemorySummary.TotalSystemMemoryGiB, else summed DIMMs
   std::vector<Processor> cpus;

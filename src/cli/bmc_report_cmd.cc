@@ -3,57 +3,12 @@
 #include <map>
 #include <sstream>
 
+#include "bmc/hardware_json.h"
 #include "cli/bmc_cmd.h"
 
 namespace racksmith::cli {
 
-nlohmann::json HardwareJson(const bmc::HardwareReport& r) {
-  nlohmann::json j{{"system_id", r.system_id},
-                   {"manufacturer", r.manufacturer},
-                   {"model", r.model},
-                   {"serial", r.serial},
-                   {"sku", r.sku},
-                   {"uuid", r.uuid},
-                   {"bios_version", r.bios_version},
-                   {"bmc_firmware", r.bmc_firmware},
-                   {"power", bmc::PowerStateName(r.power)},
-                   {"health", r.health},
-                   {"health_rollup", r.health_rollup},
-                   {"cpu_count", r.cpu_count},
-                   {"cpu_model", r.cpu_model},
-                   {"memory_gib", r.memory_gib}};
-  j["gpus"] = nlohmann::json::array();
-  for (const auto& g : r.gpus)
-    j["gpus"].push_back({{"id", g.id},
-                         {"model", g.model},
-                         {"manufacturer", g.manufacturer},
-                         {"serial", g.serial},
-                         {"part_number", g.part_number},
-                         {"firmware", g.firmware},
-                         {"memory_mib", g.memory_mib},
-                         {"health", g.health},
-                         {"source", g.source}});
-  j["drives"] = nlohmann::json::array();
-  for (const auto& d : r.drives)
-    j["drives"].push_back({{"id", d.id},
-                           {"model", d.model},
-                           {"serial", d.serial},
-                           {"capacity_bytes", d.capacity_bytes},
-                           {"media_type", d.media_type},
-                           {"protocol", d.protocol},
-                           {"health", d.health},
-                           {"odata_id", d.odata_id},
-                           {"secure_erase", d.secure_erase}});
-  j["nics"] = nlohmann::json::array();
-  for (const auto& n : r.nics)
-    j["nics"].push_back({{"id", n.id},
-                         {"mac", n.mac},
-                         {"speed_mbps", n.speed_mbps},
-                         {"link_status", n.link_status},
-                         {"ipv4", n.ipv4}});
-  j["warnings"] = r.warnings;
-  return j;
-}
+nlohmann::json HardwareJson(const bmc::HardwareReport& r) { return bmc::HardwareFactsJson(r); }
 
 std::string HardwareText(const bmc::HardwareReport& r) {
   std::ostringstream out;
@@ -64,7 +19,8 @@ std::string HardwareText(const bmc::HardwareReport& r) {
       << "\n";
   out << "power: " << bmc::PowerStateName(r.power) << ", health: " << or_dash(r.health)
       << " (rollup " << or_dash(r.health_rollup) << ")\n";
-  out << "cpus: " << r.cpu_count << (r.cpu_model.empty() ? "" : " x " + r.cpu_model) << "\n";
+  out << "cpus: " << r.cpu_count << (r.cpu_model.empty() ? "" : " x " + r.cpu_model)
+      << (r.logical_cpus > 0 ? " (" + std::to_string(r.logical_cpus) + " logical)" : "") << "\n";
   out << "memory: " << std::llround(r.memory_gib) << " GiB\n";
   // GPUs grouped by model so eight identical cards read as one line.
   std::map<std::string, int> models;

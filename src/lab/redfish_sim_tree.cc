@@ -50,7 +50,11 @@ json System(const RedfishSim::Bmc& b) {
        VisibleGpus(b) < static_cast<int>(n.gpus.size())
            ? json{{"State", "Enabled"}, {"Health", "Critical"}, {"HealthRollup", "Critical"}}
            : json{{"State", "Enabled"}, {"Health", "OK"}, {"HealthRollup", "OK"}}},
-      {"ProcessorSummary", {{"Count", n.cpus}, {"Model", n.cpu_model}, {"Status", Ok()}}},
+      {"ProcessorSummary",
+       {{"Count", n.cpus},
+        {"LogicalProcessorCount", n.cpus * n.cores_per_cpu * 2},
+        {"Model", n.cpu_model},
+        {"Status", Ok()}}},
       {"MemorySummary", {{"TotalSystemMemoryGiB", n.memory_gib}, {"Status", Ok()}}},
       {"Boot",
        {{"BootSourceOverrideEnabled", b.boot_enabled},
@@ -126,6 +130,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
                 {"ProcessorType", "CPU"},
                 {"Model", n.cpu_model},
                 {"TotalCores", n.cores_per_cpu},
+                {"TotalThreads", n.cores_per_cpu * 2},
                 {"Status", Ok()}};
   }
   if (key.rfind("Systems/1/Processors/GPU", 0) == 0) {

@@ -41,7 +41,8 @@ Result<DiscoveredHardware> ParseHardwareFacts(std::string_view facts_json) {
   if (auto m = j.find("memory_gib"); m != j.end() && m->is_number()) {
     hw.memory_gib = m->get<double>();
   }
-  if (auto c = j.find("cpu_count"); c != j.end() && c->is_number_integer()) {
+  // Logical CPUs, as the inventory's `cpus` counts them; "cpu_count" is sockets.
+  if (auto c = j.find("logical_cpus"); c != j.end() && c->is_number_integer()) {
     hw.cpus = c->get<int>();
   }
   return hw;

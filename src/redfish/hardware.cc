@@ -69,6 +69,8 @@ void ReadSystemSummary(const Json& s, bmc::HardwareReport& r) {
   if (const Json* ps = Field(s, "ProcessorSummary")) {
     r.cpu_count = static_cast<int>(std::clamp<int64_t>(Int(*ps, "Count"), 0, 1 << 20));
     r.cpu_model = Trim(Str(*ps, "Model"));
+    r.logical_cpus =
+        static_cast<int>(std::clamp<int64_t>(Int(*ps, "LogicalProcessorCount"), 0, 1 << 24));
   }
   if (const Json* ms = Field(s, "MemorySummary"))
     r.memory_gib = std::max(0.0, Num(*ms, "TotalSystemMemoryGiB"));
@@ -184,11 +186,15 @@ Result<bmc::HardwareReport> CollectHardware(ResourceReader& reader, const Servic
       c.manufacturer = Trim(Str(p, "Manufacturer"));
       c.serial = Trim(Str(p, "SerialNumber"));
       c.cores = static_cast<int>(std::clamp<int64_t>(Int(p, "TotalCores"), 0, 1 << 20));
+      c.threads = static_cast<int>(std::clamp<int64_t>(Int(p, "TotalThreads"), 0, 1 << 20));
       c.health = Health(p);
       r.cpus.push_back(std::move(c));
     }
   }
   if (r.cpu_count == 0) r.cpu_count = static_cast<int>(r.cpus.size());
+  if (r.logical_cpus == 0) {
+    for (const bmc::Processor& c : r.cpus) r.logical_cpus += c.threads;
+  }
   if (r.cpu_model.empty() && !r.cpus.empty()) r.cpu_model = r.cpus.front().model;
 
   if (r.memory_gib <= 0) {

@@ -45,7 +45,7 @@ inline Observed MustObserve(state::Store& store) {
 inline std::string FactsJson(const DiscoveredHardware& hw) {
   nlohmann::json gpus = nlohmann::json::array();
   for (const std::string& m : hw.gpu_models) gpus.push_back({{"model", m}});
-  return nlohmann::json{{"gpus", gpus}, {"memory_gib", hw.memory_gib}, {"cpu_count", hw.cpus}}
+  return nlohmann::json{{"gpus", gpus}, {"memory_gib", hw.memory_gib}, {"logical_cpus", hw.cpus}}
       .dump();
 }
 

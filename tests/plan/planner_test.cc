@@ -387,7 +387,7 @@ TEST_CASE("moving the controller's SSH key file never plans a reimage", "[plan]"
 TEST_CASE("BMC facts parse, and hardware mismatches are described", "[plan]") {
   Result<DiscoveredHardware> hw = ParseHardwareFacts(
       R"({"gpus":[{"model":"NVIDIA A100-SXM4-80GB"},{"model":"A100-SXM4-80GB"}],)"
-      R"("memory_gib":500.5,"cpu_count":64})");
+      R"("memory_gib":500.5,"logical_cpus":64})");
   REQUIRE(hw.ok());
   inventory::Hardware want;
   want.gpus = {"NVIDIA A100-SXM4-80GB", 2};

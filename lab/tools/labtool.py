@@ -216,6 +216,16 @@ def dmidecode(argv):
     return 0
 
 
+def initramfs(argv):
+    """update-initramfs -u [-k KERNEL] / dracut -f: says what it would write (nothing to boot)."""
+    kernel = os.uname().release
+    if "-k" in argv and argv.index("-k") + 1 < len(argv) and argv[argv.index("-k") + 1] != "all":
+        kernel = argv[argv.index("-k") + 1]
+    if os.path.basename(sys.argv[0]) == "update-initramfs":
+        print("update-initramfs: Generating /boot/initrd.img-%s" % kernel)
+    return 0
+
+
 def main():
     tool = os.path.basename(sys.argv[0])
     argv = sys.argv[1:]
@@ -229,7 +239,15 @@ def main():
     if tool in ("apt-get", "apt", "dpkg-query", "dpkg", "systemctl", "mount", "umount", "mountpoint"):
         import nodestate
         return nodestate.main(tool, argv)
-    tools = {"lspci": lspci, "dmidecode": dmidecode, "dmesg": dmesg}
+    if tool in ("blkid", "mdadm") or tool.startswith("mkfs."):
+        import nodestate
+        if tool == "blkid":
+            return nodestate.blkid(argv)
+        if tool == "mdadm":
+            return nodestate.mdadm(argv)
+        return nodestate.mkfs(tool, argv)
+    tools = {"lspci": lspci, "dmidecode": dmidecode, "dmesg": dmesg,
+             "update-initramfs": initramfs, "dracut": initramfs}
     if tool in tools:
         return tools[tool](argv)
     sys.stderr.write("labtool: unknown tool %s\n" % tool)

@@ -6,6 +6,7 @@ a reimage wipes it with the rest of the node's /var, and tests can read it from 
 Messages and exit codes follow the real tools (apt-get, dpkg-query, systemctl, mount).
 """
 import os
+import re
 import sys
 
 from labtool import load_facts, read_json, state_path, write_json
@@ -25,6 +26,29 @@ def default_version(name, facts):
     if name.startswith("cuda"):
         return facts.get("cuda_version", "") + ".0-1"
     return "1.0-lab1"
+
+
+def cuda_files(name, version, install):
+    """cuda-toolkit-X-Y lays out /usr/local/cuda-X.Y with an nvcc that answers --version in
+    nvcc's own format ("Cuda compilation tools, release X.Y, VX.Y.Z")."""
+    m = re.match(r"cuda-toolkit-(\d+)-(\d+)$", name)
+    if not m:
+        return
+    release = "%s.%s" % m.groups()
+    bindir = "/usr/local/cuda-%s/bin" % release
+    nvcc = os.path.join(bindir, "nvcc")
+    if not install:
+        if os.path.exists(nvcc):
+            os.remove(nvcc)
+        return
+    full = version.split("-")[0] if version and version[0].isdigit() else release + ".131"
+    os.makedirs(bindir, exist_ok=True)
+    with open(nvcc, "w") as f:
+        f.write("#!/bin/sh\n"
+                "echo 'nvcc: NVIDIA (R) Cuda compiler driver'\n"
+                "echo 'Copyright (c) 2005-2024 NVIDIA Corporation'\n"
+                "echo 'Cuda compilation tools, release %s, V%s'\n" % (release, full))
+    os.chmod(nvcc, 0o755)
 
 
 def apt_get(argv):
@@ -51,10 +75,12 @@ def apt_get(argv):
                 print("%s is already the newest version (%s)." % (name, version))
                 continue
             pk[name] = version
+            cuda_files(name, version, True)
             changed.append(name)
             print("Setting up %s (%s) ..." % (name, version))
         elif name in pk:
             del pk[name]
+            cuda_files(name, "", False)
             changed.append(name)
             print("Removing %s (%s) ..." % (name, version or "installed"))
         else:
@@ -127,9 +153,23 @@ def unit_name(name):
     return name if "." in name else name + ".service"
 
 
+# Units that come with packages of another name, as the real packages ship them.
+PACKAGE_UNITS = {
+    "nvidia-persistenced": ("nvidia-driver-", "nvidia-compute-utils-"),
+    "nvidia-fabricmanager": ("nvidia-fabricmanager-",),
+    "slurmd": ("slurmd", "slurm-wlm"),
+}
+
+
+CONTROL_DIR = "/run/racksmith-lab"
+
+
 def unit_known(unit):
     base = unit.rsplit(".", 1)[0]
     if base in packages():
+        return True
+    prefixes = PACKAGE_UNITS.get(base, ())
+    if any(p.startswith(prefix) for p in packages() for prefix in prefixes):
         return True
     for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"):
         if os.path.exists(os.path.join(d, unit)):
@@ -146,6 +186,16 @@ def systemctl(argv):
     op, units = args[0], [unit_name(u) for u in args[1:]]
     sv = read_json(state_path(SERVICES), {})
     if op == "daemon-reload":
+        return 0
+    if op in ("reboot", "poweroff"):
+        # Asks the lab supervisor (through the node's control folder) to restart or power
+        # off this node the way its BMC would; the session drops when it does.
+        try:
+            with open(os.path.join(CONTROL_DIR, op), "w") as f:
+                f.write("requested\n")
+        except OSError as e:
+            sys.stderr.write("Failed to %s: %s\n" % (op, e))
+            return 1
         return 0
     status = 0
     for unit in units:
@@ -288,3 +338,64 @@ def main(tool, argv):
     return {"apt-get": apt_get, "apt": apt_get, "dpkg-query": dpkg_query, "dpkg": dpkg,
             "systemctl": systemctl, "mount": mount, "umount": umount,
             "mountpoint": mountpoint}[tool](argv)
+
+
+# ---- Block devices: blkid, mkfs.*, mdadm (recorded in disks.json; the node's /dev is the
+# sandbox's own minimal one, so nothing here could ever touch a real disk) ----------------
+
+DISKS = "disks.json"
+
+
+def blkid(argv):
+    """blkid DEV: `DEV: LABEL="l" UUID="u" TYPE="t"` for a device mkfs formatted, else exit 2."""
+    disks = read_json(state_path(DISKS), {})
+    devs = [a for a in argv if not a.startswith("-")]
+    status = 2
+    for dev in devs:
+        d = disks.get(dev, {})
+        if d.get("fstype"):
+            print('%s: LABEL="%s" UUID="%s" TYPE="%s"' % (dev, d.get("label", ""), d["uuid"], d["fstype"]))
+            status = 0
+    return status
+
+
+def mkfs(tool, argv):
+    fstype = tool.split(".", 1)[1]
+    label, dev, i = "", None, 0
+    while i < len(argv):
+        if argv[i] == "-L" and i + 1 < len(argv):
+            label = argv[i + 1]
+            i += 2
+            continue
+        if not argv[i].startswith("-"):
+            dev = argv[i]
+        i += 1
+    if dev is None:
+        sys.stderr.write("%s: no device specified\n" % tool)
+        return 1
+    disks = read_json(state_path(DISKS), {})
+    import uuid
+    disks[dev] = {"fstype": fstype, "label": label, "uuid": str(uuid.uuid4())}
+    write_json(state_path(DISKS), disks)
+    return 0
+
+
+def mdadm(argv):
+    disks = read_json(state_path(DISKS), {})
+    if "--create" in argv:
+        dev = argv[argv.index("--create") + 1]
+        disks[dev] = {"raid": [a for a in argv[argv.index("--create") + 2:] if a.startswith("/dev/")]}
+        write_json(state_path(DISKS), disks)
+        print("mdadm: array %s started." % dev)
+        return 0
+    if "--detail" in argv:
+        devs = [a for a in argv if a.startswith("/dev/")]
+        for dev in devs:
+            if dev not in disks:
+                sys.stderr.write("mdadm: cannot open %s: No such file or directory\n" % dev)
+                return 1
+            print("ARRAY %s metadata=1.2 name=%s UUID=00000000:00000000:00000000:00000000"
+                  % (dev, os.path.basename(dev)))
+        return 0
+    sys.stderr.write("mdadm (racksmith lab): only --create and --detail\n")
+    return 1

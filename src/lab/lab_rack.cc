@@ -209,10 +209,25 @@ Status LabRack::Prepare(const LabSettings& settings, const std::vector<LabNodeSp
   // The fresh image every node starts from, and returns to when reimaged.
   fs::path image = dir / "image";
   if (!fs::exists(image / "etc")) {
-    for (const char* d : {"var/lib", "var/log", "opt", "usr/local", "home", "root", "tmp"})
+    for (const char* d : {"var/lib", "var/log", "opt", "usr/local", "home", "root", "tmp", "mnt"})
       fs::create_directories(image / d, ec);
     if (!RunQuiet({"cp", "-a", "/etc", (image / "etc").string()}))
       return IoError("cannot copy /etc into the lab image " + image.string());
+    // The image presents itself as the distribution the shipped playbooks install on (the
+    // binaries stay the host's); on Debian /etc/os-release is a link into /usr/lib.
+    fs::remove(image / "etc/os-release", ec);
+    Status s = WriteAtomic(image / "etc/os-release",
+                           "PRETTY_NAME=\"Ubuntu 22.04 LTS (racksmith lab image)\"\n"
+                           "NAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nVERSION_CODENAME=jammy\n"
+                           "ID=ubuntu\nID_LIKE=debian\n");
+    if (!s.ok()) return s;
+    // A GPU image ships NVIDIA's CUDA repository (what the cuda-keyring package installs), so
+    // the driver playbook has nothing to download: lab nodes have no network.
+    fs::create_directories(image / "etc/apt/sources.list.d", ec);
+    s = WriteAtomic(image / "etc/apt/sources.list.d/cuda-ubuntu2204-x86_64.list",
+                    "deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] "
+                    "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/ /\n");
+    if (!s.ok()) return s;
   }
   json models = GpuModels();
   json lab = {{"settings",

@@ -20,11 +20,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "lab/lab_rack_internal.h"
 #include "lab/redfish_sim.h"
+#include "slurm/lab_slurm.h"
 
 namespace racksmith::lab {
 namespace {
@@ -139,7 +141,7 @@ class Supervisor {
       sn.port = spec.bmc_port;
       sn.serial = "LAB-" + spec.name;
       sn.cpus = 2;
-      sn.cores_per_cpu = std::max(1, spec.cpus / 4);
+      sn.cores_per_cpu = std::max(1, spec.cpus / 4);  // 2 sockets x cores x 2 threads = cpus
       sn.memory_gib = spec.memory_gib;
       sn.mac = spec.mac.empty() ? sn.mac : spec.mac;
       sn.bios_version = spec.bios_version;
@@ -201,7 +203,10 @@ class Supervisor {
     while (!g_stop) {
       Reap();
       HandleRequests();
-      for (auto& [name, r] : nodes_) Tick(r);
+      for (auto& [name, r] : nodes_) {
+        NodeControl(name, r);
+        Tick(r);
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     for (auto& [name, r] : nodes_) {
@@ -226,6 +231,20 @@ class Supervisor {
   void SetState(NodeRun& r, NodeState s) {
     r.state = s;
     (void)WriteAtomic(NodeDir(dir_, r.spec.name) / "state", StateName(s));
+  }
+
+  // `systemctl reboot|poweroff` on a node (lab/tools) leaves a file in the node's control
+  // folder; the node's BMC then restarts or shuts it down, as the OS would.
+  void NodeControl(const std::string& name, NodeRun& r) {
+    fs::path ctl = NodeDir(dir_, name) / "ctl";
+    std::error_code ec;
+    for (const auto& [file, reset] : {std::pair{"reboot", "GracefulRestart"},
+                                      std::pair{"poweroff", "GracefulShutdown"}}) {
+      if (!fs::exists(ctl / file, ec)) continue;
+      fs::remove(ctl / file, ec);
+      Status s = r.sim->Reset(name, reset);
+      Log(name + ": " + file + " from the node" + (s.ok() ? "" : ": " + s.error().message()));
+    }
   }
 
   void Reap() {
@@ -433,6 +452,37 @@ class Supervisor {
 
 }  // namespace
 
+// The lab's Slurm: a real slurmctld and one slurmd per node (src/slurm/lab_slurm.h) under
+// DIR/slurm, so that drain and resume go to real Slurm. Nodes start drained ("not admitted
+// yet") the first time; later starts keep what slurmctld saved. The lab runs without it
+// (and says so) when Slurm cannot start.
+static std::optional<slurm::LabSlurm> StartSlurm(const fs::path& dir,
+                                          const std::vector<LabNodeSpec>& specs) {
+  std::vector<slurm::LabSlurmNode> nodes;
+  for (const LabNodeSpec& s : specs) nodes.push_back({s.name, std::max(1, s.cpus), s.gpu_count});
+  const fs::path sdir = dir / "slurm";
+  std::error_code ec;
+  const bool first = !fs::exists(sdir / "state", ec);
+  Result<slurm::LabSlurm> started = slurm::StartLabSlurm(sdir.string(), nodes, 0);
+  if (!started.ok()) {
+    Log("no Slurm in this lab: " + started.error().message());
+    (void)WriteAtomic(dir / "slurm.failed", started.error().message());
+    return std::nullopt;
+  }
+  if (Status s = started->WaitResponding(30'000); !s.ok()) Log("slurm: " + s.error().message());
+  if (first) {
+    std::unique_ptr<slurm::SlurmControl> control = slurm::MakeScontrol(started->scontrol_options());
+    for (const LabNodeSpec& s : specs) {
+      Status d = control->Drain(s.name, "racksmith lab: not admitted yet");
+      if (!d.ok()) Log("slurm: " + d.error().message());
+    }
+  }
+  fs::remove(dir / "slurm.failed", ec);
+  Log("slurm: slurmctld on 127.0.0.1:" + std::to_string(started->port()) + ", SLURM_CONF=" +
+      started->slurm_conf());
+  return std::move(*started);
+}
+
 Status LabRack::Serve(const std::string& bmc_password) {
   fs::path dir = dir_;
   if (int pid = SupervisorPid(); pid > 0 && pid != getpid())
@@ -460,6 +510,7 @@ Status LabRack::Serve(const std::string& bmc_password) {
     return s;
   }
   std::string failed = sup.StartPoweredOn();
+  std::optional<slurm::LabSlurm> slurm = StartSlurm(dir, lab->second);
   Log("ready: " + std::to_string(lab->second.size()) + " nodes" +
       (failed.empty() ? "" : "; sshd not answering: " + failed));
   (void)WriteAtomic(dir / "serve.ready", failed.empty() ? "ok" : "failed: " + failed);

@@ -1,0 +1,371 @@
+// ClusterDriver, the steps done on the node over SSH: waiting for a new boot, the image and
+// component markers, the shipped playbooks (driver, CUDA, Slurm, mounts) and packages.
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "exec/cluster_driver_internal.h"
+
+namespace racksmith::exec {
+namespace {
+
+using playbook::Json;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  size_t start = s.find_first_not_of(" \t\n");
+  return start == std::string::npos ? std::string() : s.substr(start);
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+bool AllOf(const std::string& s, const char* extra) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr(extra, c) != nullptr;
+  });
+}
+
+std::string Short(const std::string& hash) { return hash.substr(0, 12); }
+
+StepOutcome SshFailed(StepRun& run, const Error& e, const std::string& what) {
+  if (auto why = run.Stopped()) return run.Fail(*why);
+  return run.FromError(e, what, IsTransientSshError(e));
+}
+
+// Runs a loaded playbook on this node; nullopt when every task succeeded.
+std::optional<StepOutcome> RunLoaded(StepRun& run, const playbook::Playbook& pb,
+                                     const std::string& label, const Json& vars) {
+  Result<transport::Endpoint> endpoint = run.Endpoint();
+  if (!endpoint.ok()) return run.Fail(endpoint.error().message());
+  Result<transport::Transport*> ssh = run.Ssh();
+  if (!ssh.ok()) return run.Fail(ssh.error().message());
+  playbook::Target target;
+  target.endpoint = *endpoint;
+  target.node = Json(inventory::NodeContext(run.d.inventory, run.node));
+  playbook::RunOptions o;
+  o.fanout = 1;
+  o.globals = run.d.Globals();
+  o.extra_vars =
+      run.d.options.playbook_vars.is_object() ? run.d.options.playbook_vars : Json::object();
+  for (const auto& [k, v] : vars.items()) o.extra_vars[k] = v;
+  o.sleep = [&run](std::chrono::milliseconds ms) { run.Sleep(ms.count()); };
+  playbook::RunReport report = playbook::RunPlaybook(pb, {target}, **ssh, o);
+  if (report.nodes.empty()) return run.Fail(label + ": the playbook ran on no node");
+  const playbook::NodeReport& n = report.nodes.front();
+  for (const auto& r : n.results) {
+    if (r.status == playbook::TaskStatus::kChanged) run.Say("changed: " + r.task);
+  }
+  run.Say(label + ": ok=" + std::to_string(n.ok) + " changed=" + std::to_string(n.changed) +
+          " failed=" + std::to_string(n.failed) + " skipped=" + std::to_string(n.skipped) +
+          " unreachable=" + std::to_string(n.unreachable));
+  if (n.Succeeded()) return std::nullopt;
+  if (auto why = run.Stopped()) return run.Fail(*why + " (during " + label + ")");
+  for (const auto& r : n.results) {
+    if (r.ignored) continue;
+    std::string where = label + ": task '" + r.task + "'";
+    std::string msg = r.msg.empty() ? FirstLines(r.stderr_text) : r.msg;
+    if (r.status == playbook::TaskStatus::kUnreachable) {
+      return run.Transient(where + ": node unreachable: " + msg);
+    }
+    if (r.status == playbook::TaskStatus::kFailed) return run.Fail(where + " failed: " + msg);
+  }
+  return run.Fail(label + " failed");
+}
+
+std::optional<StepOutcome> RunPlaybookFile(StepRun& run, const std::string& file,
+                                           const Json& vars) {
+  std::string path = run.d.options.playbooks_dir + "/" + file;
+  playbook::LoadOutcome loaded = playbook::LoadPlaybookAll(path);
+  if (!loaded.ok()) {
+    std::string errors;
+    for (size_t i = 0; i < loaded.errors.size() && i < 3; ++i) {
+      errors += (i ? "; " : "") + loaded.errors[i].ToString();
+    }
+    return run.Fail("playbook " + path + ": " + errors);
+  }
+  return RunLoaded(run, loaded.playbook, "playbook " + file, vars);
+}
+
+// Package install or removal through the playbook `package` module (apt or dnf, detected).
+std::optional<StepOutcome> RunPackages(StepRun& run, const std::vector<std::string>& names,
+                                       const std::string& version, bool present) {
+  std::string list;
+  for (const std::string& n : names) {
+    if (!AllOf(n, ".+-_:")) return run.Fail("'" + n + "' is not a package name");
+    list += (list.empty() ? "" : ", ") + Json(n).dump();
+  }
+  if (!version.empty() && !AllOf(version, "._+~-:")) {
+    return run.Fail("'" + version + "' is not a package version");
+  }
+  std::string yaml = "name: racksmith packages\ntasks:\n  - name: " +
+                     Json(run.step.component + (present ? " installed" : " removed")).dump() +
+                     "\n    package:\n      name: [" + list +
+                     "]\n      state: " + (present ? "present" : "absent") + "\n";
+  if (present && !version.empty()) yaml += "      version: " + Json(version).dump() + "\n";
+  playbook::LoadOutcome loaded =
+      playbook::LoadPlaybookFromStringAll(yaml, run.d.options.playbooks_dir + "/(packages)");
+  if (!loaded.ok()) return run.Fail("package task: " + loaded.errors.front().ToString());
+  return RunLoaded(run, loaded.playbook, std::string(present ? "install " : "remove ") + list,
+                   Json::object());
+}
+
+std::vector<std::string> PackagesOf(StepRun& run, const std::string& version) {
+  const std::string& c = run.step.component;
+  if (c == "nvidia_driver" && !version.empty()) {
+    return {"nvidia-driver-" + version.substr(0, version.find('.'))};
+  }
+  if (c == "cuda" && !version.empty()) {
+    std::string v = version;
+    std::replace(v.begin(), v.end(), '.', '-');
+    return {"cuda-toolkit-" + v};
+  }
+  auto it = run.d.options.packages.find(c);
+  if (it != run.d.options.packages.end()) return it->second;
+  std::string name = c;
+  std::replace(name.begin(), name.end(), '_', '-');
+  return {name};
+}
+
+std::string ComponentMarker(const plan::Step& step) {
+  return "# racksmith: what this node has of " + step.component +
+         " (written after the step succeeded; do not edit)\ncomponent=" + step.component +
+         "\nversion=" + step.to_version + "\nhash=" + step.hash + "\n";
+}
+
+StepOutcome WriteComponentMarker(StepRun& run) {
+  Result<std::string> path = ComponentMarkerPath(run.step.component);
+  if (!path.ok()) return run.Fail(path.error().message());
+  if (Status s = WriteMarker(run, *path, ComponentMarker(run.step)); !s.ok()) {
+    return SshFailed(run, s.error(), "writing " + *path);
+  }
+  return run.Ok("marker " + *path + " holds " + Short(run.step.hash));
+}
+
+GuardResult GuardHash(StepRun& run, const std::string& path, bool want_absent) {
+  Result<std::optional<std::string>> marker = ReadMarker(run, path);
+  if (!marker.ok()) return {GuardVerdict::kUnknown, marker.error().message()};
+  if (!marker->has_value()) {
+    return {want_absent ? GuardVerdict::kDone : GuardVerdict::kNotDone, path + " is absent"};
+  }
+  if (want_absent) return {GuardVerdict::kNotDone, path + " is present"};
+  std::string have = MarkerHash(**marker);
+  if (!run.step.hash.empty() && have == run.step.hash) {
+    return {GuardVerdict::kDone, path + " holds this hash (" + Short(have) + ")"};
+  }
+  return {GuardVerdict::kNotDone, path + " holds " + (have.empty() ? "no hash" : Short(have)) +
+                                      ", not " + Short(run.step.hash)};
+}
+
+}  // namespace
+
+// ---- Boot id and markers ---------------------------------------------------------------------
+
+Result<std::string> ReadBootId(StepRun& run) {
+  Result<transport::ExecResult> r = run.Exec(std::string("cat ") + kBootIdPath, 30'000);
+  if (!r.ok()) return r.error();
+  if (r->exit_status != 0) {
+    return Error(ErrorCode::kRefused,
+                 std::string("cannot read ") + kBootIdPath + ": " + FirstLines(r->stderr_text));
+  }
+  std::string id = Trim(r->stdout_text);
+  if (id.empty()) return Error(ErrorCode::kRefused, std::string(kBootIdPath) + " is empty");
+  return id;
+}
+
+std::optional<StepOutcome> WaitForNewBoot(StepRun& run, const std::string& before,
+                                          int64_t timeout_ms, std::string* boot_id) {
+  std::string last = "no answer yet";
+  std::string conflict;
+  int64_t start = run.NowMs();
+  WaitEnd end = PollUntil(run, timeout_ms, [&] {
+    run.Disconnect();  // a fresh connection: the pooled one died with the old boot
+    Result<std::string> id = ReadBootId(run);
+    if (!id.ok()) {
+      if (id.error().code() == ErrorCode::kConflict) {
+        conflict = id.error().message();
+        return true;
+      }
+      last = id.error().message();
+      return false;
+    }
+    if (*id == before) {
+      last = "still the boot from before (" + before.substr(0, 8) + ")";
+      return false;
+    }
+    *boot_id = *id;
+    return true;
+  });
+  if (!conflict.empty()) {
+    return run.Fail("host key: " + conflict +
+                    (run.d.options.forget_host_keys_on_reimage
+                         ? ""
+                         : " (if the image brings new host keys, let the driver forget them at "
+                           "reimage)"));
+  }
+  if (end == WaitEnd::kDone) {
+    run.Say("up after " + Seconds(run.NowMs() - start) + " with boot id " + boot_id->substr(0, 8));
+    return std::nullopt;
+  }
+  if (end == WaitEnd::kStopped) return run.Fail(*run.Stopped() + "; last seen: " + last);
+  return run.Fail("no new boot within " + Seconds(timeout_ms) + ": " + last);
+}
+
+Result<std::optional<std::string>> ReadMarker(StepRun& run, const std::string& path) {
+  Result<transport::ExecResult> r = run.Exec(
+      "if [ -e " + Quote(path) + " ]; then cat " + Quote(path) + "; else exit 3; fi", 30'000);
+  if (!r.ok()) return r.error();
+  if (r->exit_status == 3) return std::optional<std::string>();
+  if (r->exit_status != 0) {
+    return IoError("reading " + path + " on " + run.node.name + ": " + FirstLines(r->stderr_text));
+  }
+  return std::optional<std::string>(r->stdout_text);
+}
+
+Status WriteMarker(StepRun& run, const std::string& path, const std::string& content) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  Result<transport::ExecResult> r = run.Exec("mkdir -p " + Quote(dir), 30'000);
+  if (!r.ok()) return r.error();
+  if (r->exit_status != 0) {
+    return IoError("mkdir " + dir + " on " + run.node.name + ": " + FirstLines(r->stderr_text));
+  }
+  Result<transport::Endpoint> e = run.Endpoint();
+  if (!e.ok()) return e.error();
+  Result<transport::Transport*> t = run.Ssh();
+  if (!t.ok()) return t.error();
+  transport::UploadRequest up;
+  up.content = content;
+  up.remote_path = path;
+  up.mode = 0644;
+  return (*t)->Upload(*e, up);
+}
+
+std::string MarkerHash(std::string_view marker) {
+  size_t pos = 0;
+  while (pos < marker.size()) {
+    size_t end = marker.find('\n', pos);
+    if (end == std::string_view::npos) end = marker.size();
+    std::string_view line = marker.substr(pos, end - pos);
+    if (line.rfind("hash=", 0) == 0) return Trim(std::string(line.substr(5)));
+    pos = end + 1;
+  }
+  return {};
+}
+
+Result<std::string> ComponentMarkerPath(const std::string& component) {
+  if (!AllOf(component, "._-") || component == "." || component == "..") {
+    return InvalidInput("component '" + component + "' is not a name for a marker file");
+  }
+  return std::string(kComponentMarkerDir) + "/" + component;
+}
+
+// ---- image (after the new boot), install, remove, configure, mount ----------------------------
+
+StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id) {
+  std::string content =
+      "# racksmith: the image this node was installed with (do not edit)\n"
+      "image=" +
+      run.node.image + "\nhash=" + run.step.hash + "\nboot_id=" + boot_id + "\n";
+  // The node just answered; a failure now is retried here, not by imaging it again.
+  std::optional<Error> error;
+  WaitEnd end = PollUntil(run, std::min<int64_t>(run.d.options.boot_timeout_ms, 120'000), [&] {
+    Status s = WriteMarker(run, kImageMarker, content);
+    if (s.ok()) {
+      error.reset();
+      return true;
+    }
+    error = s.error();
+    if (!IsTransientSshError(*error)) return true;
+    run.Disconnect();
+    return false;
+  });
+  if (end == WaitEnd::kStopped) return run.Fail(*run.Stopped());
+  if (error) return run.Fail("writing " + std::string(kImageMarker) + ": " + error->message());
+  return run.Ok("image " + run.node.image + ": marker " + kImageMarker + " holds " +
+                Short(run.step.hash));
+}
+
+StepOutcome RunInstall(StepRun& run) {
+  const std::string& c = run.step.component;
+  const std::string& version = run.step.to_version;
+  std::optional<StepOutcome> failed;
+  if (c == "nvidia_driver") {
+    failed = RunPlaybookFile(run, "nvidia-driver.yaml", {{"driver_version", version}});
+  } else if (c == "cuda") {
+    failed = RunPlaybookFile(run, "cuda.yaml", {{"cuda_version", version}});
+  } else {
+    failed = RunPackages(run, PackagesOf(run, version), version, /*present=*/true);
+  }
+  if (failed) return *failed;
+  return WriteComponentMarker(run);
+}
+
+StepOutcome RunRemove(StepRun& run) {
+  const std::string& c = run.step.component;
+  Result<std::string> path = ComponentMarkerPath(c);
+  if (!path.ok()) return run.Fail(path.error().message());
+  const bool software = c != "hardware" && c != "image" && c != "bios" && c != "bmc_firmware" &&
+                        c.rfind("firmware_", 0) != 0 && c != "slurm" && c != "mounts" &&
+                        c != "burnin";
+  if (software) {
+    if (auto failed = RunPackages(run, PackagesOf(run, run.step.from_version), "", false)) {
+      return *failed;
+    }
+  } else {
+    run.Say(c + " is no longer managed by racksmith; what it set up is left in place on the node");
+  }
+  Result<transport::ExecResult> r = run.Exec("rm -f " + Quote(*path), 30'000);
+  if (!r.ok()) return SshFailed(run, r.error(), "removing " + *path);
+  if (r->exit_status != 0) return run.Fail("rm " + *path + ": " + FirstLines(r->stderr_text));
+  return run.Ok("marker " + *path + " removed");
+}
+
+StepOutcome RunConfigure(StepRun& run) {
+  const std::string& c = run.step.component;
+  std::optional<StepOutcome> failed;
+  if (c == "slurm") {
+    failed = RunPlaybookFile(run, "slurm.yaml", {{"slurm_version", run.step.to_version}});
+  } else if (c == "mounts") {
+    failed = RunPlaybookFile(run, "mounts.yaml", Json::object());
+  } else {
+    return run.Fail("no playbook configures '" + c + "'");
+  }
+  if (failed) return *failed;
+  return WriteComponentMarker(run);
+}
+
+// A run killed during a reimage leaves the node booting: wait (up to the boot timeout) for
+// SSH to answer before deciding, or the destructive step would be held as "cannot tell".
+GuardResult GuardImage(StepRun& run) {
+  GuardResult last;
+  PollUntil(run, run.d.options.boot_timeout_ms, [&] {
+    Result<transport::ExecResult> probe = run.Exec("true", 30'000);
+    if (!probe.ok() && IsTransientSshError(probe.error())) {
+      last = {GuardVerdict::kUnknown, "the node does not answer over SSH: " +
+                                          probe.error().message()};
+      run.Disconnect();
+      return false;
+    }
+    last = GuardHash(run, kImageMarker, false);
+    return true;
+  });
+  return last;
+}
+
+GuardResult GuardMarker(StepRun& run) {
+  Result<std::string> path = ComponentMarkerPath(run.step.component);
+  if (!path.ok()) return {GuardVerdict::kUnknown, path.error().message()};
+  return GuardHash(run, *path, false);
+}
+
+GuardResult GuardRemove(StepRun& run) {
+  Result<std::string> path = ComponentMarkerPath(run.step.component);
+  if (!path.ok()) return {GuardVerdict::kUnknown, path.error().message()};
+  return GuardHash(run, *path, true);
+}
+
+}  // namespace racksmith::exec

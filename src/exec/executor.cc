@@ -1,0 +1,775 @@
+// The executor: a scheduler thread that owns every decision of when, and a pool of worker
+// threads that journal a step, call the driver and journal its result. Workers report back
+// through one queue; the scheduler alone changes the run's bookkeeping and emits events, so
+// events come in order from one thread and the bookkeeping needs no finer locking.
+#include "exec/executor.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+namespace racksmith::exec {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t MicrosSince(SteadyClock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start)
+      .count();
+}
+
+std::string StepKey(std::string_view node, std::string_view kind, std::string_view component) {
+  std::string key = fmt::format("{}/{}", node, kind);
+  if (!component.empty()) key += fmt::format("/{}", component);
+  return key;
+}
+
+std::string IntentJson(const plan::Step& step, const plan::NodePlan& node) {
+  nlohmann::json j;
+  j["id"] = step.id;
+  j["reason"] = step.reason;
+  if (!step.origin.empty()) j["origin"] = step.origin;
+  if (!step.from_version.empty()) j["from"] = step.from_version;
+  if (!step.to_version.empty()) j["to"] = step.to_version;
+  if (!step.hash.empty()) j["hash"] = step.hash;
+  j["destructive"] = step.destructive;
+  j["guard"] = step.guard;
+  if (node.wave > 0) j["wave"] = node.wave;
+  if (!step.params.empty()) j["params"] = step.params;
+  return j.dump();
+}
+
+enum class StepPhase { kWaiting, kReady, kRunning, kSucceeded, kFailed, kNotRun };
+
+struct StepRun {
+  const plan::Step* step = nullptr;
+  int node = 0;  // index into Scheduler::nodes_
+  int waiting_for = 0;
+  std::vector<int> dependents;
+  StepPhase phase = StepPhase::kWaiting;
+  int attempt = 0;              // attempts started so far
+  int64_t not_before_ms = 0;    // retry backoff: monotonic time before which it may not start
+  bool guard_first = false;     // in flight when a run was killed: check the guard first
+};
+
+struct NodeRun {
+  const plan::NodePlan* plan = nullptr;
+  const inventory::Node* node = nullptr;
+  std::vector<int> steps;
+  std::vector<std::string> groups;  // "rack:r01", "partition:gpu"
+  std::string firmware_group;
+  int remaining = 0;  // steps not yet succeeded
+  int running = 0;
+  bool started = false;
+  bool failed = false;
+  bool finished = false;  // done, failed, or nothing more will run
+  std::string error;
+  std::string last_step;
+};
+
+// What a worker reports back.
+struct Completion {
+  int step = 0;
+  enum class Kind { kSucceeded, kVerified, kFailed, kRetry, kAborted } kind = Kind::kSucceeded;
+  std::string error;
+  std::string guard_message;  // non-empty when a guard was checked
+  int64_t delay_ms = 0;
+  int64_t duration_ms = 0;
+  int64_t worker_overhead_us = 0;
+};
+
+struct Job {
+  int step = 0;
+  int attempt = 1;
+  bool guard_first = false;
+};
+
+class Scheduler {
+ public:
+  Scheduler(state::Store& store, StepDriver& driver, const Clock& clock,
+            const ExecutorOptions& options, EventSink* sink, const Interrupt& interrupt)
+      : store_(store), driver_(driver), clock_(clock), options_(options), sink_(sink),
+        interrupt_(interrupt) {}
+
+  Result<RunSummary> Run(const plan::Plan& plan, const inventory::Inventory& inventory,
+                         const state::RunStart& run,
+                         const std::vector<state::StepRecord>& interrupted);
+
+ private:
+  Status Prepare(const plan::Plan& plan, const inventory::Inventory& inventory,
+                 const std::vector<state::StepRecord>& interrupted);
+  void Emit(Event event);
+  bool CanStart(const StepRun& s, int64_t now_ms) const;
+  void Dispatch();
+  void Handle(Completion c);
+  void FailNode(int node_index, const std::string& error);
+  void CheckBudget();
+  bool AllSettled() const;
+  void UpdateCurrentWave();
+  void FinishNode(int node_index);
+  void WorkerLoop();
+  Completion Work(const Job& job);
+
+  state::Store& store_;
+  StepDriver& driver_;
+  const Clock& clock_;
+  const ExecutorOptions& options_;
+  EventSink* sink_;
+  const Interrupt& interrupt_;
+  int64_t run_id_ = 0;
+
+  std::vector<StepRun> steps_;
+  std::vector<NodeRun> nodes_;
+  std::deque<int> ready_;  // step indices, in plan order of becoming ready
+  std::unordered_map<std::string, int> busy_groups_;      // nodes in progress per group
+  std::unordered_map<std::string, int> busy_firmware_;    // firmware steps per vendor group
+  std::unordered_map<std::string, int> group_limit_;      // the limit per group kind
+  int running_ = 0;
+  bool budget_exceeded_ = false;
+  int failure_budget_ = -1;  // -1: none
+  int failed_nodes_ = 0;
+  int interrupt_seen_ = 0;
+  std::map<int, int> unfinished_per_wave_;  // wave -> nodes not finished
+  int current_wave_ = 0;
+  RunSummary summary_;
+  int64_t scheduler_us_ = 0;
+  int64_t worker_overhead_us_ = 0;
+
+  // Worker side.
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Job> jobs_;
+  std::deque<Completion> completions_;
+  bool stop_workers_ = false;
+};
+
+void Scheduler::Emit(Event event) {
+  if (sink_ == nullptr) return;
+  event.at_ms = clock_.NowUnixMillis();
+  event.run_id = run_id_;
+  sink_->OnEvent(event);
+}
+
+Status Scheduler::Prepare(const plan::Plan& plan, const inventory::Inventory& inventory,
+                          const std::vector<state::StepRecord>& interrupted) {
+  std::set<std::string> in_flight;
+  for (const state::StepRecord& r : interrupted) {
+    in_flight.insert(StepKey(r.node, r.kind, r.component));
+  }
+  std::unordered_map<std::string, const inventory::Node*> by_name;
+  for (const inventory::Node& n : inventory.nodes) by_name.emplace(n.name, &n);
+
+  for (const plan::NodePlan& np : plan.nodes) {
+    if (np.steps.empty()) continue;
+    auto it = by_name.find(np.node);
+    if (it == by_name.end()) {
+      return InvalidInput(fmt::format("node '{}' of the plan is not in the inventory", np.node));
+    }
+    NodeRun nr;
+    nr.plan = &np;
+    nr.node = it->second;
+    nr.groups.push_back("rack:" + np.rack);
+    for (const std::string& p : np.partitions) nr.groups.push_back("partition:" + p);
+    nr.remaining = static_cast<int>(np.steps.size());
+    int node_index = static_cast<int>(nodes_.size());
+    std::unordered_map<std::string, int> index_of;
+    for (const plan::Step& step : np.steps) {
+      StepRun sr;
+      sr.step = &step;
+      sr.node = node_index;
+      sr.guard_first = in_flight.count(StepKey(step.node, plan::StepKindName(step.kind),
+                                               step.component)) > 0;
+      int idx = static_cast<int>(steps_.size());
+      index_of[step.id] = idx;
+      for (const std::string& need : step.needs) {
+        auto dep = index_of.find(need);
+        if (dep == index_of.end()) {
+          return InvalidInput(fmt::format("step {} needs {}, which is not before it in the plan",
+                                          step.id, need));
+        }
+        steps_[dep->second].dependents.push_back(idx);
+        ++sr.waiting_for;
+      }
+      if (sr.waiting_for == 0) sr.phase = StepPhase::kReady;
+      nr.steps.push_back(idx);
+      steps_.push_back(std::move(sr));
+    }
+    bool firmware = std::any_of(np.steps.begin(), np.steps.end(), [](const plan::Step& s) {
+      return s.kind == plan::StepKind::kFirmware;
+    });
+    if (firmware) nr.firmware_group = driver_.FirmwareGroup(*nr.node);
+    if (np.wave > 0) ++unfinished_per_wave_[np.wave];
+    nodes_.push_back(std::move(nr));
+  }
+  UpdateCurrentWave();
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].phase == StepPhase::kReady) ready_.push_back(static_cast<int>(i));
+  }
+  if (options_.max_failures) {
+    failure_budget_ = options_.max_failures->percent
+                          ? static_cast<int>(nodes_.size()) * options_.max_failures->value / 100
+                          : options_.max_failures->value;
+  }
+  return Status::Ok();
+}
+
+// The lowest wave with a node not finished: nodes of later waves wait for it.
+void Scheduler::UpdateCurrentWave() {
+  while (!unfinished_per_wave_.empty() && unfinished_per_wave_.begin()->second == 0) {
+    unfinished_per_wave_.erase(unfinished_per_wave_.begin());
+  }
+  current_wave_ = unfinished_per_wave_.empty() ? 0 : unfinished_per_wave_.begin()->first;
+}
+
+bool Scheduler::CanStart(const StepRun& s, int64_t now_ms) const {
+  const NodeRun& n = nodes_[s.node];
+  if (n.failed) return false;
+  if (s.not_before_ms > now_ms) return false;
+  if (!n.started) {
+    if (budget_exceeded_) return false;
+    if (n.plan->wave > 0 && n.plan->wave > current_wave_) return false;
+    for (const std::string& g : n.groups) {
+      bool rack = g.rfind("rack:", 0) == 0;
+      int limit = rack ? options_.per_rack : options_.per_partition;
+      if (limit <= 0) continue;
+      auto it = busy_groups_.find(g);
+      if (it != busy_groups_.end() && it->second >= limit) return false;
+    }
+  }
+  if (s.step->kind == plan::StepKind::kFirmware && options_.per_firmware_group > 0) {
+    auto it = busy_firmware_.find(n.firmware_group);
+    if (it != busy_firmware_.end() && it->second >= options_.per_firmware_group) return false;
+  }
+  return true;
+}
+
+
+void Scheduler::Dispatch() {
+  if (interrupt_.StopStarting()) return;
+  int64_t now = clock_.MonotonicMillis();
+  std::vector<Job> started;
+  for (auto it = ready_.begin(); it != ready_.end() && running_ < options_.concurrency;) {
+    StepRun& s = steps_[*it];
+    NodeRun& n = nodes_[s.node];
+    if (n.failed || s.phase != StepPhase::kReady) {  // dropped since it became ready
+      it = ready_.erase(it);
+      continue;
+    }
+    if (!CanStart(s, now)) {
+      ++it;
+      continue;
+    }
+    if (!n.started) {
+      n.started = true;
+      for (const std::string& g : n.groups) ++busy_groups_[g];
+    }
+    if (s.step->kind == plan::StepKind::kFirmware) ++busy_firmware_[n.firmware_group];
+    s.phase = StepPhase::kRunning;
+    ++s.attempt;
+    ++n.running;
+    ++running_;
+    n.last_step = s.step->id;
+    Job job{*it, s.attempt, s.guard_first && s.attempt == 1};
+    started.push_back(job);
+    Event e;
+    e.type = Event::Type::kStepStarted;
+    e.node = n.plan->node;
+    e.step = s.step;
+    e.attempt = s.attempt;
+    Emit(std::move(e));
+    it = ready_.erase(it);
+  }
+  if (started.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Job& j : started) jobs_.push_back(j);
+  }
+  work_cv_.notify_all();
+}
+
+void Scheduler::FinishNode(int node_index) {
+  NodeRun& n = nodes_[node_index];
+  if (n.finished) return;
+  n.finished = true;
+  if (n.started) {
+    for (const std::string& g : n.groups) --busy_groups_[g];
+  }
+  if (n.plan->wave > 0) {
+    --unfinished_per_wave_[n.plan->wave];
+    UpdateCurrentWave();
+  }
+  Event e;
+  e.type = Event::Type::kNodeFinished;
+  e.node = n.plan->node;
+  e.status = n.failed ? "failed" : "done";
+  e.error = n.error;
+  Emit(std::move(e));
+}
+
+void Scheduler::FailNode(int node_index, const std::string& error) {
+  NodeRun& n = nodes_[node_index];
+  if (n.failed) return;
+  n.failed = true;
+  n.error = error;
+  for (int idx : n.steps) {
+    StepRun& s = steps_[idx];
+    if (s.phase == StepPhase::kWaiting || s.phase == StepPhase::kReady) s.phase = StepPhase::kNotRun;
+  }
+  ++failed_nodes_;
+  if (n.running == 0) FinishNode(node_index);
+  CheckBudget();
+}
+
+void Scheduler::CheckBudget() {
+  if (budget_exceeded_ || failure_budget_ < 0 || failed_nodes_ <= failure_budget_) return;
+  budget_exceeded_ = true;
+  Event e;
+  e.type = Event::Type::kBudgetExceeded;
+  e.message = fmt::format(
+      "{} nodes failed, more than --max-failures {} allows ({} of {} nodes): no new node "
+      "starts; nodes already in progress finish",
+      failed_nodes_, options_.max_failures->ToString(), failure_budget_, nodes_.size());
+  Emit(std::move(e));
+}
+
+void Scheduler::Handle(Completion c) {
+  StepRun& s = steps_[c.step];
+  NodeRun& n = nodes_[s.node];
+  --running_;
+  --n.running;
+  if (s.step->kind == plan::StepKind::kFirmware) --busy_firmware_[n.firmware_group];
+  worker_overhead_us_ += c.worker_overhead_us;
+  if (!c.guard_message.empty()) {
+    Event g;
+    g.type = Event::Type::kGuardChecked;
+    g.node = n.plan->node;
+    g.step = s.step;
+    g.message = c.guard_message;
+    Emit(std::move(g));
+  }
+  Event e;
+  e.type = Event::Type::kStepFinished;
+  e.node = n.plan->node;
+  e.step = s.step;
+  e.attempt = s.attempt;
+  e.error = c.error;
+  e.duration_ms = c.duration_ms;
+  switch (c.kind) {
+    case Completion::Kind::kSucceeded:
+    case Completion::Kind::kVerified: {
+      s.phase = StepPhase::kSucceeded;
+      (c.kind == Completion::Kind::kVerified ? summary_.steps_verified : summary_.steps_succeeded)++;
+      e.status = c.kind == Completion::Kind::kVerified ? "verified" : "succeeded";
+      Emit(std::move(e));
+      --n.remaining;
+      if (!n.failed) {
+        for (int d : s.dependents) {
+          if (--steps_[d].waiting_for == 0 && steps_[d].phase == StepPhase::kWaiting) {
+            steps_[d].phase = StepPhase::kReady;
+            ready_.push_back(d);
+          }
+        }
+      }
+      if (n.remaining == 0) FinishNode(s.node);
+      break;
+    }
+    case Completion::Kind::kRetry: {
+      s.phase = StepPhase::kReady;
+      s.not_before_ms = clock_.MonotonicMillis() + c.delay_ms;
+      ++summary_.retries;
+      Event r;
+      r.type = Event::Type::kStepRetrying;
+      r.node = n.plan->node;
+      r.step = s.step;
+      r.attempt = s.attempt;
+      r.error = c.error;
+      r.delay_ms = c.delay_ms;
+      Emit(std::move(r));
+      ready_.push_back(c.step);
+      break;
+    }
+    case Completion::Kind::kFailed:
+      s.phase = StepPhase::kFailed;
+      ++summary_.steps_failed;
+      e.status = "failed";
+      Emit(std::move(e));
+      FailNode(s.node, c.error);
+      break;
+    case Completion::Kind::kAborted:
+      s.phase = StepPhase::kNotRun;
+      e.status = "aborted";
+      Emit(std::move(e));
+      break;
+  }
+  if (n.failed && n.running == 0) FinishNode(s.node);
+}
+
+Completion Scheduler::Work(const Job& job) {
+  SteadyClock::time_point begin = SteadyClock::now();
+  int64_t driver_us = 0;
+  const StepRun& s = steps_[job.step];
+  const NodeRun& n = nodes_[s.node];
+  const plan::Step& step = *s.step;
+  Completion c;
+  c.step = job.step;
+  StepContext ctx;
+  ctx.run_id = run_id_;
+  ctx.node_plan = n.plan;
+  ctx.node = n.node;
+  ctx.attempt = job.attempt;
+  ctx.deadline_ms = options_.step_timeout_ms > 0
+                        ? clock_.MonotonicMillis() + options_.step_timeout_ms
+                        : 0;
+  ctx.interrupt = &interrupt_;
+  ctx.store = &store_;
+
+  state::StepIntent intent;
+  intent.run_id = run_id_;
+  intent.node = step.node;
+  intent.kind = plan::StepKindName(step.kind);
+  intent.component = step.component;
+  intent.intent_json = IntentJson(step, *n.plan);
+  intent.attempt = job.attempt;
+  auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
+    if (!step.on_success) return std::nullopt;
+    std::string reason = step.reason;
+    if (auto it = step.params.find("failed_reason"); it != step.params.end()) reason = it->second;
+    if (*step.on_success == state::NodeState::kActive) reason = "admitted";
+    return state::Store::NodeStateChange{*step.on_success, reason};
+  };
+  auto component = [&]() -> std::optional<state::ComponentRecord> {
+    if (step.hash.empty() || step.kind == plan::StepKind::kRemove) return std::nullopt;
+    state::ComponentRecord r;
+    r.component = step.component.empty() ? plan::StepKindName(step.kind) : step.component;
+    r.version = step.to_version;
+    r.content_hash = step.hash;
+    return r;
+  };
+  auto finish_ok = [&](int64_t id, std::string output) -> Status {
+    state::StepResult ok;
+    ok.status = state::StepStatus::kSucceeded;
+    ok.output_tail = std::move(output);
+    ok.component = component();
+    Status st = store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire);
+    if (st.ok() && step.kind == plan::StepKind::kRemove) {
+      st = store_.ForgetComponent(step.node, step.component);
+    }
+    return st;
+  };
+  auto journal_failed = [&](const Error& e) {
+    c.kind = Completion::Kind::kFailed;
+    c.error = fmt::format("{}: the journal could not be written: {}", step.id, e.ToString());
+  };
+
+  if (job.guard_first) {
+    SteadyClock::time_point d0 = SteadyClock::now();
+    GuardResult g = driver_.CheckGuard(step, ctx);
+    driver_us += MicrosSince(d0);
+    c.guard_message = fmt::format("in flight when the last run stopped; guard: {} ({})",
+                                  GuardVerdictName(g.verdict), g.evidence);
+    if (g.verdict == GuardVerdict::kDone ||
+        (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
+      Result<int64_t> id = store_.StartStep(intent, std::nullopt);
+      if (!id.ok()) {
+        journal_failed(id.error());
+      } else if (g.verdict == GuardVerdict::kDone) {
+        Status st = finish_ok(*id, "verified by its guard after an interrupted run: " + g.evidence);
+        c.kind = st.ok() ? Completion::Kind::kVerified : Completion::Kind::kFailed;
+        if (!st.ok()) journal_failed(st.error());
+      } else {
+        c.kind = Completion::Kind::kFailed;
+        c.error = fmt::format(
+            "{} was in flight when the last run stopped and its guard cannot tell whether it "
+            "finished ({}); it is destructive and is not repeated blindly: check the node, then "
+            "apply with --retry-failed",
+            step.id, g.evidence);
+        state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
+        Status st = store_.FinishStep(*id, failed,
+                                      state::Store::NodeStateChange{state::NodeState::kFailed,
+                                                                    c.error},
+                                      false);
+        if (!st.ok()) journal_failed(st.error());
+      }
+      c.worker_overhead_us = MicrosSince(begin) - driver_us;
+      return c;
+    }
+  }
+
+  std::optional<state::Store::NodeStateChange> start_change;
+  if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
+  Result<int64_t> id = store_.StartStep(intent, start_change);
+  if (!id.ok()) {
+    journal_failed(id.error());
+    c.worker_overhead_us = MicrosSince(begin) - driver_us;
+    return c;
+  }
+  SteadyClock::time_point d0 = SteadyClock::now();
+  StepOutcome out = driver_.Run(step, ctx);
+  driver_us += MicrosSince(d0);
+  c.duration_ms = driver_us / 1000;
+
+  if (out.kind != StepOutcome::Kind::kSucceeded && interrupt_.Abort()) {
+    // Left running in the journal on purpose: the next apply treats it as a step a killed
+    // run left in flight and checks its guard before anything else.
+    c.kind = Completion::Kind::kAborted;
+    c.error = out.error;
+  } else if (out.kind == StepOutcome::Kind::kSucceeded) {
+    Status st = finish_ok(*id, std::move(out.output));
+    c.kind = st.ok() ? Completion::Kind::kSucceeded : Completion::Kind::kFailed;
+    if (!st.ok()) journal_failed(st.error());
+  } else if (out.kind == StepOutcome::Kind::kTransient && job.attempt < options_.max_attempts) {
+    c.kind = Completion::Kind::kRetry;
+    c.delay_ms = std::min<int64_t>(options_.backoff_ms << (job.attempt - 1), 60'000);
+    c.error = out.error;
+    state::StepResult failed{state::StepStatus::kFailed,
+                             fmt::format("transient: {}; attempt {} of {}, retrying in {} ms",
+                                         out.error, job.attempt, options_.max_attempts,
+                                         c.delay_ms),
+                             out.output, std::nullopt};
+    if (Status st = store_.FinishStep(*id, failed, std::nullopt, false); !st.ok()) {
+      journal_failed(st.error());
+    }
+  } else {
+    c.kind = Completion::Kind::kFailed;
+    std::string what = step.component.empty() || step.component == plan::StepKindName(step.kind)
+                           ? std::string(plan::StepKindName(step.kind))
+                           : fmt::format("{} {}", plan::StepKindName(step.kind), step.component);
+    c.error = job.attempt > 1 ? fmt::format("{} failed after {} attempts: {}", what, job.attempt,
+                                            out.error)
+                              : fmt::format("{} failed: {}", what, out.error);
+    state::StepResult failed{state::StepStatus::kFailed, out.error, out.output, std::nullopt};
+    Status st = store_.FinishStep(
+        *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false);
+    if (!st.ok()) journal_failed(st.error());
+  }
+  c.worker_overhead_us = MicrosSince(begin) - driver_us;
+  return c;
+}
+
+void Scheduler::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stop_workers_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stop_workers_
+    Job job = jobs_.front();
+    jobs_.pop_front();
+    lock.unlock();
+    Completion c = Work(job);
+    lock.lock();
+    completions_.push_back(std::move(c));
+    done_cv_.notify_one();
+  }
+}
+
+Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inventory& inventory,
+                                  const state::RunStart& run,
+                                  const std::vector<state::StepRecord>& interrupted) {
+  SteadyClock::time_point begin = SteadyClock::now();
+  if (Status s = Prepare(plan, inventory, interrupted); !s.ok()) return s.error();
+  std::vector<std::string> names;
+  for (const NodeRun& n : nodes_) names.push_back(n.plan->node);
+  if (Result<int> created = store_.EnsureNodes(names, state::NodeState::kNew); !created.ok()) {
+    return created.error();
+  }
+  Result<int64_t> run_id = store_.BeginRun(run);
+  if (!run_id.ok()) return run_id.error();
+  run_id_ = *run_id;
+  summary_.run_id = run_id_;
+  {
+    Event e;
+    e.type = Event::Type::kRunStarted;
+    e.total_nodes = static_cast<int>(nodes_.size());
+    e.total_steps = static_cast<int>(steps_.size());
+    Emit(std::move(e));
+  }
+
+  int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(steps_.size())));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < workers && !steps_.empty(); ++i) pool.emplace_back([this] { WorkerLoop(); });
+
+  for (;;) {
+    SteadyClock::time_point t0 = SteadyClock::now();
+    std::deque<Completion> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      batch.swap(completions_);
+    }
+    for (Completion& c : batch) Handle(std::move(c));
+    if (interrupt_.level() > interrupt_seen_) {
+      interrupt_seen_ = interrupt_.level();
+      Event e;
+      e.type = Event::Type::kInterrupted;
+      e.message = interrupt_seen_ == 1
+                      ? "interrupted: no new step starts; running steps finish (interrupt "
+                        "again to abort them)"
+                      : "interrupted again: running steps are told to stop; `racksmith apply` "
+                        "resumes";
+      Emit(std::move(e));
+    }
+    Dispatch();
+    scheduler_us_ += MicrosSince(t0);
+
+    int64_t now = clock_.MonotonicMillis();
+    int64_t next_retry = 0;
+    if (!interrupt_.StopStarting()) {
+      for (int idx : ready_) {
+        const StepRun& s = steps_[idx];
+        if (s.not_before_ms > now && !nodes_[s.node].failed &&
+            (next_retry == 0 || s.not_before_ms < next_retry)) {
+          next_retry = s.not_before_ms;
+        }
+      }
+    }
+    if (running_ == 0 && next_retry == 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (completions_.empty()) break;
+      continue;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    int64_t wait_ms = next_retry > 0 ? std::clamp<int64_t>(next_retry - now, 1, 200) : 200;
+    done_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                      [&] { return !completions_.empty(); });
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_workers_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : pool) t.join();
+
+  bool stopped_any = false;
+  for (const NodeRun& n : nodes_) {
+    NodeOutcome o;
+    o.node = n.plan->node;
+    o.last_step = n.last_step;
+    if (n.failed) {
+      o.kind = NodeOutcome::Kind::kFailed;
+      o.error = n.error;
+      ++summary_.nodes_failed;
+    } else if (n.finished) {
+      o.kind = NodeOutcome::Kind::kDone;
+      ++summary_.nodes_done;
+    } else if (!n.started) {
+      o.kind = NodeOutcome::Kind::kNotStarted;
+      o.error = interrupt_.StopStarting() ? "interrupted before it started"
+                                          : "not started: the failure budget was exceeded";
+      ++summary_.nodes_not_started;
+      stopped_any = true;
+    } else {
+      o.kind = NodeOutcome::Kind::kStopped;
+      o.error = "interrupted: resume with `racksmith apply`";
+      ++summary_.nodes_stopped;
+      stopped_any = true;
+    }
+    summary_.nodes.push_back(std::move(o));
+  }
+  if (interrupt_.StopStarting() && stopped_any) {
+    summary_.outcome = state::RunOutcome::kAborted;
+  } else if (summary_.nodes_failed > 0 || stopped_any) {
+    summary_.outcome = state::RunOutcome::kFailed;
+  } else {
+    summary_.outcome = state::RunOutcome::kSucceeded;
+  }
+  if (Status s = store_.FinishRun(run_id_, summary_.outcome); !s.ok()) return s.error();
+  summary_.wall_ms = MicrosSince(begin) / 1000;
+  int attempts = summary_.steps_succeeded + summary_.steps_failed + summary_.steps_verified +
+                 summary_.retries;
+  summary_.overhead_us_per_step =
+      attempts > 0 ? static_cast<double>(scheduler_us_ + worker_overhead_us_) / attempts : 0;
+  Event e;
+  e.type = Event::Type::kRunFinished;
+  e.status = std::string(state::RunOutcomeName(summary_.outcome));
+  e.message = fmt::format("{} done, {} failed, {} not started, {} stopped", summary_.nodes_done,
+                          summary_.nodes_failed, summary_.nodes_not_started,
+                          summary_.nodes_stopped);
+  Emit(std::move(e));
+  return summary_;
+}
+
+}  // namespace
+
+const char* GuardVerdictName(GuardVerdict verdict) {
+  switch (verdict) {
+    case GuardVerdict::kDone: return "done";
+    case GuardVerdict::kNotDone: return "not done";
+    case GuardVerdict::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+const char* EventTypeName(Event::Type type) {
+  switch (type) {
+    case Event::Type::kRunStarted: return "run_started";
+    case Event::Type::kStepStarted: return "step_started";
+    case Event::Type::kStepRetrying: return "step_retrying";
+    case Event::Type::kStepFinished: return "step_finished";
+    case Event::Type::kGuardChecked: return "guard_checked";
+    case Event::Type::kNodeFinished: return "node_finished";
+    case Event::Type::kBudgetExceeded: return "budget_exceeded";
+    case Event::Type::kInterrupted: return "interrupted";
+    case Event::Type::kRunFinished: return "run_finished";
+  }
+  return "unknown";
+}
+
+const char* NodeOutcomeName(NodeOutcome::Kind kind) {
+  switch (kind) {
+    case NodeOutcome::Kind::kDone: return "done";
+    case NodeOutcome::Kind::kFailed: return "failed";
+    case NodeOutcome::Kind::kNotStarted: return "not started";
+    case NodeOutcome::Kind::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store) {
+  Result<std::optional<state::RunRecord>> last = store.LastRun();
+  if (!last.ok()) return last.error();
+  Result<std::vector<state::StepRecord>> open = store.UnfinishedStepsOfLastRun();
+  if (!open.ok()) return open.error();
+  std::vector<state::StepRecord> in_flight;
+  for (state::StepRecord& r : *open) {
+    state::StepResult skipped;
+    skipped.status = state::StepStatus::kSkipped;
+    skipped.error = fmt::format(
+        "interrupted: run {} stopped before this step finished{}", r.run_id,
+        r.status == state::StepStatus::kRunning
+            ? "; the next run checks its guard before running it again"
+            : " (it had not started)");
+    if (Status s = store.RecordResult(r.id, skipped); !s.ok()) return s.error();
+    if (r.status == state::StepStatus::kRunning) in_flight.push_back(std::move(r));
+  }
+  if (*last && (*last)->outcome == state::RunOutcome::kRunning) {
+    if (Status s = store.FinishRun((*last)->id, state::RunOutcome::kAborted); !s.ok()) {
+      return s.error();
+    }
+  }
+  return in_flight;
+}
+
+Executor::Executor(state::Store& store, StepDriver& driver, const Clock& clock,
+                   ExecutorOptions options, EventSink* sink)
+    : store_(store), driver_(driver), clock_(clock), options_(std::move(options)), sink_(sink) {
+  options_.concurrency = std::max(1, options_.concurrency);
+  options_.max_attempts = std::max(1, options_.max_attempts);
+}
+
+Result<RunSummary> Executor::Execute(const plan::Plan& plan, const inventory::Inventory& inventory,
+                                     const state::RunStart& run,
+                                     const std::vector<state::StepRecord>& interrupted,
+                                     const Interrupt& interrupt) {
+  Scheduler scheduler(store_, driver_, clock_, options_, sink_, interrupt);
+  return scheduler.Run(plan, inventory, run, interrupted);
+}
+
+}  // namespace racksmith::exec

@@ -1,0 +1,209 @@
+// racksmith/exec: the executor, which carries out a Plan and journals every step.
+//
+// Contract:
+// - The executor never decides what to do (the plan does) and never knows how a step is
+//   done (a StepDriver does). It decides when: each node's steps run as the DAG in the plan
+//   allows, nodes of rolling wave k only after every node of earlier waves is finished,
+//   within the limits of ExecutorOptions (steps at once overall, nodes at once per rack and
+//   per partition, firmware flashes at once per BMC vendor).
+// - Journal: before a step starts its intent is in the store (RecordIntent), then it is
+//   marked running, then its result is recorded, with the component record in the same
+//   transaction on success. A step's on_start/on_success node states are recorded when it
+//   starts/succeeds; a failing step puts its node in `failed` with the step's error as
+//   reason, and that node's remaining steps do not run. Other nodes go on.
+// - Transient failures (StepOutcome::Transient) are retried with exponential backoff, each
+//   attempt journaled. A failure budget (max_failures) stops starting new nodes once more
+//   nodes than it allows have failed; running steps finish.
+// - Resume: RecoverInterruptedRun closes what a killed run left open. Steps that were in
+//   flight are checked by the driver's guard before they run again: kDone records them done
+//   without running them, kNotDone runs them, kUnknown runs a non-destructive step again and
+//   stops a destructive one (the node goes to failed, saying what to check): a destructive
+//   step is never repeated blindly.
+// - Interrupt: level 1 (first SIGINT) starts no new step and lets running ones finish;
+//   level 2 (second SIGINT) also tells running steps to give up (drivers watch it). Either
+//   way the run is recorded aborted and `apply` again resumes.
+// - Events go to an EventSink from the executor's own thread, in order, never concurrently.
+// - Thread-safety: one Execute at a time per Executor. The driver is called from several
+//   worker threads at once (different nodes; independent steps of one node).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "inventory/inventory.h"
+#include "plan/plan.h"
+#include "state/records.h"
+#include "state/store.h"
+
+namespace racksmith::exec {
+
+/// Raised by a signal handler (async-signal-safe: one atomic), read by the executor and
+/// drivers.
+class Interrupt {
+ public:
+  void Raise() { level_.fetch_add(1, std::memory_order_relaxed); }
+  int level() const { return level_.load(std::memory_order_relaxed); }
+  bool StopStarting() const { return level() >= 1; }
+  bool Abort() const { return level() >= 2; }
+
+ private:
+  std::atomic<int> level_{0};
+};
+
+struct StepOutcome {
+  enum class Kind { kSucceeded, kFailed, kTransient };
+  Kind kind = Kind::kSucceeded;
+  std::string error;   // why it failed; empty on success
+  std::string output;  // what the step printed or did (kept as the journal's output tail)
+
+  static StepOutcome Ok(std::string output = {}) { return {Kind::kSucceeded, {}, std::move(output)}; }
+  static StepOutcome Failed(std::string error, std::string output = {}) {
+    return {Kind::kFailed, std::move(error), std::move(output)};
+  }
+  /// Worth retrying (connection refused while a node boots, a BMC's 503).
+  static StepOutcome Transient(std::string error, std::string output = {}) {
+    return {Kind::kTransient, std::move(error), std::move(output)};
+  }
+};
+
+enum class GuardVerdict { kDone, kNotDone, kUnknown };
+const char* GuardVerdictName(GuardVerdict verdict);  // "done", "not done", "unknown"
+
+struct GuardResult {
+  GuardVerdict verdict = GuardVerdict::kUnknown;
+  std::string evidence;  // what was checked and seen ("BMC reports BIOS 2.19.1")
+};
+
+/// What a driver gets with each step.
+struct StepContext {
+  int64_t run_id = 0;
+  const plan::NodePlan* node_plan = nullptr;
+  const inventory::Node* node = nullptr;  // the inventory node (never null in Execute)
+  int attempt = 1;
+  int64_t deadline_ms = 0;  // Clock::MonotonicMillis by which to return; 0: none
+  const Interrupt* interrupt = nullptr;
+  state::Store* store = nullptr;  // for facts the step learns (BMC facts, burn-in results)
+};
+
+/// How steps are done: Redfish, SSH, playbooks, Slurm (ClusterDriver) or a fake in tests.
+class StepDriver {
+ public:
+  virtual ~StepDriver() = default;
+  /// Carries out one step. Must return by ctx.deadline_ms and soon after ctx.interrupt
+  /// reaches Abort().
+  virtual StepOutcome Run(const plan::Step& step, const StepContext& ctx) = 0;
+  /// After a crash: did this step, started by a killed run, finish? (plan::Step::guard says
+  /// what to check.) Never changes anything.
+  virtual GuardResult CheckGuard(const plan::Step& step, const StepContext& ctx) = 0;
+  /// The group a firmware step of this node counts against (the BMC vendor); "" for one
+  /// common group.
+  virtual std::string FirmwareGroup(const inventory::Node& node) {
+    (void)node;
+    return {};
+  }
+};
+
+// ---- Events --------------------------------------------------------------------------------
+
+struct Event {
+  enum class Type {
+    kRunStarted,      // run_id, total_nodes, total_steps
+    kStepStarted,     // node, step, attempt
+    kStepRetrying,    // node, step, attempt (the one that failed), error, delay_ms
+    kStepFinished,    // node, step, status (succeeded/failed/skipped), error, duration_ms
+    kGuardChecked,    // node, step, message = verdict and evidence
+    kNodeFinished,    // node, status ("done", "failed"), error
+    kBudgetExceeded,  // message
+    kInterrupted,     // message (level 1 or 2)
+    kRunFinished,     // status (run outcome), message (summary line)
+  };
+  Type type = Type::kRunStarted;
+  int64_t at_ms = 0;  // Clock::NowUnixMillis
+  std::string node;
+  const plan::Step* step = nullptr;
+  int attempt = 0;
+  std::string status;
+  std::string error;
+  std::string message;
+  int64_t duration_ms = 0;
+  int64_t delay_ms = 0;
+  int64_t run_id = 0;
+  int total_nodes = 0;
+  int total_steps = 0;
+};
+const char* EventTypeName(Event::Type type);  // "run_started", "step_started", ...
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnEvent(const Event& event) = 0;
+};
+
+// ---- Options and results -------------------------------------------------------------------
+
+struct ExecutorOptions {
+  int concurrency = 32;         // steps running at once, overall (>= 1)
+  int per_rack = 0;             // nodes of one rack with a step running at once; 0: no limit
+  int per_partition = 0;        // nodes of one partition with a step running; 0: no limit
+  int per_firmware_group = 4;   // firmware steps at once per BMC vendor; 0: no limit
+  int max_attempts = 3;         // tries per step when failures are transient (>= 1)
+  int64_t backoff_ms = 2'000;   // before the first retry; doubles, at most 60 s
+  int64_t step_timeout_ms = 3'600'000;  // deadline given to the driver for one attempt
+  /// Stop starting new nodes once more nodes failed than this allows of the nodes with
+  /// steps ("3" or "10%"). nullopt: no budget.
+  std::optional<plan::Limit> max_failures;
+};
+
+struct NodeOutcome {
+  enum class Kind { kDone, kFailed, kNotStarted, kStopped };
+  std::string node;
+  Kind kind = Kind::kNotStarted;
+  std::string error;      // why it failed or was stopped
+  std::string last_step;  // id of the last step that ran
+};
+const char* NodeOutcomeName(NodeOutcome::Kind kind);  // "done", "failed", "not started", ...
+
+struct RunSummary {
+  int64_t run_id = 0;
+  state::RunOutcome outcome = state::RunOutcome::kSucceeded;
+  int nodes_done = 0, nodes_failed = 0, nodes_not_started = 0, nodes_stopped = 0;
+  int steps_succeeded = 0, steps_failed = 0, steps_verified = 0, retries = 0;
+  int64_t wall_ms = 0;
+  std::vector<NodeOutcome> nodes;  // nodes with steps, plan order
+  /// Executor time not spent in the driver or waiting for it, per step, in microseconds
+  /// (scheduling and journaling; bench/apply's overhead figure).
+  double overhead_us_per_step = 0;
+};
+
+/// Closes what a killed run left open: its unfinished steps are recorded skipped
+/// ("interrupted: ...") and the run aborted. Returns those steps, for Execute to check by
+/// guard. REQUIRES: the caller holds the apply lock (so the earlier run is really gone).
+Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store);
+
+class Executor {
+ public:
+  Executor(state::Store& store, StepDriver& driver, const Clock& clock, ExecutorOptions options,
+           EventSink* sink = nullptr);
+
+  /// Registers the plan's nodes that have steps, begins a run, carries the plan out and
+  /// finishes the run. `interrupted`: what RecoverInterruptedRun returned. Errors are for the
+  /// store failing; node failures are in the summary.
+  Result<RunSummary> Execute(const plan::Plan& plan, const inventory::Inventory& inventory,
+                             const state::RunStart& run,
+                             const std::vector<state::StepRecord>& interrupted,
+                             const Interrupt& interrupt);
+
+ private:
+  state::Store& store_;
+  StepDriver& driver_;
+  const Clock& clock_;
+  ExecutorOptions options_;
+  EventSink* sink_;
+};
+
+}  // namespace racksmith::exec

@@ -1,0 +1,373 @@
+// The executor with a fake driver: order, journal, failures, retries, limits, waves,
+// the failure budget, interrupts and resume after a crash.
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "exec/executor.h"
+#include "fake_driver.h"
+#include "plan/plan_test_util.h"
+
+namespace racksmith::exec {
+namespace {
+
+using plan::testing::MustLoad;
+using plan::testing::MustObserve;
+using plan::testing::MustOpenMemory;
+using testing::EventLog;
+using testing::FakeDriver;
+
+constexpr const char* kSite = R"(site: t
+defaults:
+  bmc: {driver: redfish, username: admin, password: {env: BMC_PW}}
+  image: ubuntu-22.04-gpu
+  firmware: {bios: "2.19.1"}
+  software: {nvidia_driver: "DRIVER", cuda: "12.4", slurm: "23.11.4"}
+  mounts: [home]
+  burnin: standard
+profiles:
+  gpu4:
+    hardware: {gpus: {model: "NVIDIA A100-SXM4-80GB", count: 4}, memory_gib: 512, cpus: 64}
+    slurm: {partitions: [gpu]}
+mounts:
+  home: {type: nfs, source: "nfs1:/export/home", target: /home, options: [rw]}
+racks:
+  - name: r01
+    nodes:
+      - {name: "n[01-04]", profile: gpu4, bmc: "10.0.0.[1-4]", ip: "10.1.0.[1-4]"}
+  - name: r02
+    nodes:
+      - {name: "n[05-06]", profile: gpu4, bmc: "10.0.0.[5-6]", ip: "10.1.0.[5-6]"}
+)";
+
+std::string Site(const std::string& driver = "550.54.15") {
+  std::string s = kSite;
+  s.replace(s.find("DRIVER"), 6, driver);
+  return s;
+}
+
+plan::Policy Permissive() {
+  plan::Policy p;
+  p.max_unavailable_per_partition = {true, 100};
+  p.max_unavailable_per_rack = {true, 100};
+  return p;
+}
+
+state::RunStart TestRun() { return {"racksmith apply (test)", "tester", "host", 1}; }
+
+struct Harness {
+  SystemClock clock;
+  std::unique_ptr<state::Store> store = MustOpenMemory(clock);
+  inventory::Inventory inv;
+  FakeDriver driver;
+  EventLog events;
+  Interrupt interrupt;
+  ExecutorOptions options;
+
+  explicit Harness(const std::string& yaml) : inv(MustLoad(yaml)) { options.backoff_ms = 1; }
+
+  plan::Plan Plan(const plan::Policy& policy = Permissive()) {
+    return plan::BuildPlan(inv, MustObserve(*store), policy);
+  }
+  RunSummary Apply(const plan::Plan& p, const std::vector<state::StepRecord>& interrupted = {}) {
+    Executor executor(*store, driver, clock, options, &events);
+    Result<RunSummary> r = executor.Execute(p, inv, TestRun(), interrupted, interrupt);
+    if (!r.ok()) FAIL("execute: " << r.error().ToString());
+    return *r;
+  }
+  state::NodeState StateOf(const std::string& node) {
+    Result<state::NodeRecord> r = store->GetNode(node);
+    if (!r.ok()) FAIL(r.error().ToString());
+    return r->state;
+  }
+  std::string ReasonOf(const std::string& node) { return store->GetNode(node)->reason; }
+};
+
+int IndexOf(const std::vector<std::string>& v, const std::string& x) {
+  auto it = std::find(v.begin(), v.end(), x);
+  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+}
+
+TEST_CASE("apply takes new nodes to active, journals every step, and plan is then empty",
+          "[exec]") {
+  Harness h(Site());
+  plan::Plan p = h.Plan();
+  RunSummary s = h.Apply(p);
+  CHECK(s.outcome == state::RunOutcome::kSucceeded);
+  CHECK(s.nodes_done == 6);
+  CHECK(s.steps_succeeded == p.summary.steps);
+  for (const char* n : {"n01", "n06"}) CHECK(h.StateOf(n) == state::NodeState::kActive);
+
+  // Every step has one journal entry, succeeded, in DAG order.
+  Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n01");
+  REQUIRE(steps.ok());
+  REQUIRE(steps->size() == p.nodes[0].steps.size());
+  for (const state::StepRecord& r : *steps) {
+    CHECK(r.status == state::StepStatus::kSucceeded);
+    CHECK(r.run_id == s.run_id);
+    CHECK(nlohmann::json::parse(r.intent_json).contains("reason"));
+  }
+  std::vector<std::string> ran = h.driver.Ran();
+  for (const plan::Step& step : p.nodes[0].steps) {
+    for (const std::string& need : step.needs) CHECK(IndexOf(ran, need) < IndexOf(ran, step.id));
+  }
+  // The lifecycle went through discovered, provisioning and burnin to active.
+  Result<std::vector<state::StateChange>> history = h.store->NodeHistory("n01");
+  REQUIRE(history.ok());
+  std::vector<std::string> states;
+  for (const state::StateChange& c : *history) states.emplace_back(state::NodeStateName(c.to));
+  CHECK(states == std::vector<std::string>{"new", "discovered", "provisioning", "burnin",
+                                           "active"});
+  CHECK(h.store->GetRun(s.run_id)->outcome == state::RunOutcome::kSucceeded);
+  CHECK(h.Plan().summary.steps == 0);
+  // Events: run_started first, run_finished last, one node_finished per node.
+  REQUIRE(!h.events.names.empty());
+  CHECK(h.events.names.front() == "run_started");
+  CHECK(h.events.names.back() == "run_finished");
+  CHECK(std::count(h.events.names.begin(), h.events.names.end(), "node_finished") == 6);
+}
+
+TEST_CASE("a failing step puts its node in failed with the reason and the others go on",
+          "[exec]") {
+  Harness h(Site());
+  h.driver.Script("n03/install/nvidia_driver",
+                  {StepOutcome::Failed("dpkg: error processing package nvidia-driver-550",
+                                       "Setting up nvidia-dkms-550 ...\nE: Sub-process failed")});
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.outcome == state::RunOutcome::kFailed);
+  CHECK(s.nodes_failed == 1);
+  CHECK(s.nodes_done == 5);
+  CHECK(h.StateOf("n03") == state::NodeState::kFailed);
+  CHECK(h.ReasonOf("n03") ==
+        "install nvidia_driver failed: dpkg: error processing package nvidia-driver-550");
+  CHECK(h.StateOf("n04") == state::NodeState::kActive);
+  std::vector<std::string> ran = h.driver.Ran();
+  CHECK(IndexOf(ran, "n03/install/cuda") == -1);
+  CHECK(IndexOf(ran, "n03/admit") == -1);
+  Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n03");
+  REQUIRE(steps.ok());
+  CHECK(steps->back().status == state::StepStatus::kFailed);
+  CHECK(steps->back().output_tail.find("Sub-process failed") != std::string::npos);
+  // The failed node is held by the next plan (no retry without --retry-failed).
+  plan::Plan again = h.Plan();
+  CHECK(again.summary.steps == 0);
+  CHECK(again.summary.held == 1);
+}
+
+TEST_CASE("transient failures are retried with backoff and each attempt is journaled",
+          "[exec]") {
+  Harness h(Site());
+  h.driver.Script("n01/image", {StepOutcome::Transient("ssh: connection refused (booting)"),
+                                StepOutcome::Transient("ssh: connection refused (booting)")});
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.outcome == state::RunOutcome::kSucceeded);
+  CHECK(s.retries == 2);
+  Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n01");
+  REQUIRE(steps.ok());
+  std::vector<int> attempts;
+  for (const state::StepRecord& r : *steps) {
+    if (r.kind == "image") attempts.push_back(r.attempt);
+  }
+  CHECK(attempts == std::vector<int>{1, 2, 3});
+  CHECK(std::count(h.events.names.begin(), h.events.names.end(), "step_retrying") == 2);
+
+  SECTION("until the attempts run out") {
+    Harness g(Site());
+    g.options.max_attempts = 2;
+    g.driver.Script("n02/image", {StepOutcome::Transient("connection refused"),
+                                  StepOutcome::Transient("connection refused")});
+    RunSummary t = g.Apply(g.Plan());
+    CHECK(t.nodes_failed == 1);
+    CHECK(g.ReasonOf("n02") == "image failed after 2 attempts: connection refused");
+  }
+}
+
+TEST_CASE("concurrency and per-rack limits are never exceeded", "[exec]") {
+  Harness h(Site());
+  h.options.concurrency = 3;
+  h.options.per_rack = 1;
+  h.driver.SetStepMillis(3);
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.nodes_done == 6);
+  CHECK(h.driver.MaxRunning() <= 3);
+  CHECK(h.driver.MaxNodesPerRack() == 1);
+}
+
+TEST_CASE("a rolling change starts wave k only after every node of earlier waves finished",
+          "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  h.inv = MustLoad(Site("560.35.03"));
+  plan::Policy policy;  // 25 % of 6 in partition gpu: one node at a time
+  plan::Plan p = h.Plan(policy);
+  REQUIRE(p.summary.waves >= 2);
+  h.driver.ClearRan();
+  RunSummary s = h.Apply(p);
+  CHECK(s.nodes_done == 6);
+  std::vector<std::string> ran = h.driver.Ran();
+  std::map<std::string, int> wave_of;
+  for (const plan::NodePlan& np : p.nodes) wave_of[np.node] = np.wave;
+  // Every step of a node of wave w runs after every step of all nodes of waves < w.
+  int last_wave_seen = 0;
+  for (const std::string& id : ran) {
+    int w = wave_of[id.substr(0, id.find('/'))];
+    CHECK(w >= last_wave_seen);
+    last_wave_seen = std::max(last_wave_seen, w);
+  }
+  CHECK(ran.front().find("/drain") != std::string::npos);
+  CHECK(h.Plan(policy).summary.steps == 0);
+}
+
+TEST_CASE("the failure budget stops new nodes once exceeded and started nodes finish", "[exec]") {
+  Harness h(Site());
+  h.options.concurrency = 1;
+  h.options.max_failures = plan::Limit{false, 1};
+  h.driver.Script("n01/discover/hardware", {StepOutcome::Failed("BMC: 3 GPUs")});
+  h.driver.Script("n02/discover/hardware", {StepOutcome::Failed("BMC: 2 GPUs")});
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.nodes_failed == 2);
+  CHECK(s.nodes_not_started == 4);
+  CHECK(s.outcome == state::RunOutcome::kFailed);
+  CHECK(std::count(h.events.names.begin(), h.events.names.end(), "budget_exceeded") == 1);
+  // Nodes not started stay new: the next apply takes them.
+  CHECK(h.StateOf("n05") == state::NodeState::kNew);
+}
+
+TEST_CASE("an interrupt starts no new step, lets running ones finish, and apply resumes",
+          "[exec]") {
+  Harness h(Site());
+  h.options.concurrency = 1;
+  h.driver.on_run = [&](const plan::Step& step) {
+    if (step.id == "n02/image") h.interrupt.Raise();
+  };
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.outcome == state::RunOutcome::kAborted);
+  CHECK(h.driver.Ran().back() == "n02/image");
+  CHECK(h.store->GetRun(s.run_id)->outcome == state::RunOutcome::kAborted);
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  CHECK(open->empty());  // the running step finished and was journaled
+
+  Harness& g = h;
+  g.driver.on_run = nullptr;
+  Interrupt fresh;
+  Executor executor(*g.store, g.driver, g.clock, g.options, nullptr);
+  plan::Plan rest = g.Plan();
+  for (const plan::NodePlan& np : rest.nodes) {
+    for (const plan::Step& step : np.steps) CHECK(step.id != "n01/discover/hardware");
+  }
+  Result<RunSummary> r = executor.Execute(rest, g.inv, TestRun(), {}, fresh);
+  REQUIRE(r.ok());
+  CHECK(r->outcome == state::RunOutcome::kSucceeded);
+  CHECK(g.Plan().summary.steps == 0);
+}
+
+TEST_CASE("a second interrupt aborts running steps and leaves them for the guard", "[exec]") {
+  Harness h(Site());
+  h.options.concurrency = 2;
+  h.driver.SetStepMillis(2000);
+  h.driver.on_run = [&](const plan::Step& step) {
+    if (step.id == "n01/discover/hardware") {
+      h.interrupt.Raise();
+      h.interrupt.Raise();
+    }
+  };
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.outcome == state::RunOutcome::kAborted);
+  CHECK(s.wall_ms < 1500);
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  REQUIRE(!open->empty());
+  CHECK(open->front().kind == "discover");
+  CHECK(open->front().status == state::StepStatus::kRunning);
+  // Closed now: skipped with the reason.
+  Result<std::vector<state::StepRecord>> after = h.store->StepsOfRun(s.run_id);
+  REQUIRE(after.ok());
+  for (const state::StepRecord& r : *after) CHECK(state::IsFinished(r.status));
+}
+
+// A run killed with steps in flight, as kill -9 leaves it: the journal says running.
+std::vector<state::StepRecord> KillDuringImage(Harness& h, const plan::Plan& p,
+                                               const std::vector<std::string>& in_flight) {
+  REQUIRE(h.store->EnsureNodes({"n01", "n02", "n03"}, state::NodeState::kNew).ok());
+  Result<int64_t> run = h.store->BeginRun(TestRun());
+  REQUIRE(run.ok());
+  for (const std::string& id : in_flight) {
+    const plan::Step* step = nullptr;
+    for (const plan::NodePlan& np : p.nodes) {
+      for (const plan::Step& s : np.steps) {
+        if (s.id == id) step = &s;
+      }
+    }
+    REQUIRE(step != nullptr);
+    state::StepIntent intent{*run, step->node, plan::StepKindName(step->kind), step->component,
+                             "{}", 1};
+    REQUIRE(h.store->StartStep(intent, state::Store::NodeStateChange{
+                                           state::NodeState::kProvisioning, "imaging"})
+                .ok());
+  }
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == in_flight.size());
+  CHECK(h.store->GetRun(*run)->outcome == state::RunOutcome::kAborted);
+  return *open;
+}
+
+TEST_CASE("after a crash, a step in flight is checked by its guard before it runs again",
+          "[exec]") {
+  Harness h(Site());
+  plan::Plan p = h.Plan();
+  std::vector<state::StepRecord> open =
+      KillDuringImage(h, p, {"n01/image", "n02/image", "n03/install/cuda"});
+  h.driver.Guard("n01/image", GuardVerdict::kDone);        // the reimage had finished
+  h.driver.Guard("n02/image", GuardVerdict::kUnknown);     // cannot tell: destructive
+  h.driver.Guard("n03/install/cuda", GuardVerdict::kUnknown);  // cannot tell: harmless
+  RunSummary s = h.Apply(h.Plan(), open);
+  std::vector<std::string> ran = h.driver.Ran();
+  std::vector<std::string> guarded = h.driver.Guarded();
+  std::sort(guarded.begin(), guarded.end());
+  CHECK(guarded == std::vector<std::string>{"n01/image", "n02/image", "n03/install/cuda"});
+  CHECK(IndexOf(ran, "n01/image") == -1);  // verified, not repeated
+  CHECK(IndexOf(ran, "n02/image") == -1);  // never repeated blindly
+  CHECK(IndexOf(ran, "n03/install/cuda") >= 0);
+  CHECK(s.steps_verified == 1);
+  CHECK(h.StateOf("n01") == state::NodeState::kActive);
+  CHECK(h.StateOf("n02") == state::NodeState::kFailed);
+  CHECK(h.ReasonOf("n02").find("is not repeated blindly") != std::string::npos);
+  CHECK(h.StateOf("n03") == state::NodeState::kActive);
+  // The verified step is journaled as succeeded with the guard's evidence.
+  Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n01");
+  REQUIRE(steps.ok());
+  bool found = false;
+  for (const state::StepRecord& r : *steps) {
+    if (r.kind == "image" && r.status == state::StepStatus::kSucceeded) {
+      found = r.output_tail.find("verified by its guard") != std::string::npos;
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("retirement erases, powers off and forgets the node's components", "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  std::string yaml = Site();
+  yaml.replace(yaml.find("{name: \"n[05-06]\""), 17, "{name: \"n[05-06]\", state: retired");
+  h.inv = MustLoad(yaml);
+  plan::Policy policy = Permissive();
+  policy.confirm_erase = true;
+  plan::Plan p = h.Plan(policy);
+  RunSummary s = h.Apply(p);
+  CHECK(s.nodes_done == 2);
+  CHECK(h.StateOf("n05") == state::NodeState::kRetired);
+  CHECK(h.store->Components("n05")->empty());
+  std::vector<std::string> ran = h.driver.Ran();
+  CHECK(IndexOf(ran, "n05/drain") < IndexOf(ran, "n05/erase"));
+  CHECK(IndexOf(ran, "n05/erase") < IndexOf(ran, "n05/power_off"));
+  CHECK(h.Plan(policy).summary.steps == 0);
+}
+
+}  // namespace
+}  // namespace racksmith::exec

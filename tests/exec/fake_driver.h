@@ -1,0 +1,110 @@
+// A StepDriver for the executor's tests: scripted outcomes and guard verdicts per step id,
+// optional step durations, and a record of what ran and how much ran at once.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exec/executor.h"
+
+namespace racksmith::exec::testing {
+
+class FakeDriver : public StepDriver {
+ public:
+  /// Outcomes for the attempts of one step, in order; later attempts succeed.
+  void Script(const std::string& step_id, std::vector<StepOutcome> outcomes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    script_[step_id] = std::deque<StepOutcome>(outcomes.begin(), outcomes.end());
+  }
+  void Guard(const std::string& step_id, GuardVerdict verdict) {
+    std::lock_guard<std::mutex> lock(mu_);
+    guards_[step_id] = verdict;
+  }
+  void SetStepMillis(int ms) { step_ms_ = ms; }
+  /// Called (outside the driver's lock) when a step starts, e.g. to raise an interrupt.
+  std::function<void(const plan::Step&)> on_run;
+
+  StepOutcome Run(const plan::Step& step, const StepContext& ctx) override {
+    std::string rack = ctx.node_plan->rack;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ran_.push_back(step.id);
+      ++running_;
+      max_running_ = std::max(max_running_, running_);
+      if (running_nodes_[rack].insert(step.node).second) {
+        max_nodes_per_rack_ = std::max<int>(max_nodes_per_rack_, running_nodes_[rack].size());
+      }
+      ++node_running_[step.node];
+    }
+    if (on_run) on_run(step);
+    for (int waited = 0; waited < step_ms_; ++waited) {
+      if (ctx.interrupt->Abort()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
+    if (--node_running_[step.node] == 0) running_nodes_[rack].erase(step.node);
+    if (ctx.interrupt->Abort()) return StepOutcome::Failed("aborted");
+    auto it = script_.find(step.id);
+    if (it == script_.end() || it->second.empty()) return StepOutcome::Ok("did " + step.id);
+    StepOutcome out = it->second.front();
+    it->second.pop_front();
+    return out;
+  }
+
+  GuardResult CheckGuard(const plan::Step& step, const StepContext&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    guarded_.push_back(step.id);
+    auto it = guards_.find(step.id);
+    GuardVerdict v = it == guards_.end() ? GuardVerdict::kNotDone : it->second;
+    return {v, "fake guard for " + step.id};
+  }
+
+  std::vector<std::string> Ran() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ran_;
+  }
+  void ClearRan() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ran_.clear();
+  }
+  std::vector<std::string> Guarded() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return guarded_;
+  }
+  int MaxRunning() const { return max_running_; }
+  int MaxNodesPerRack() const { return max_nodes_per_rack_; }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::deque<StepOutcome>> script_;
+  std::map<std::string, GuardVerdict> guards_;
+  std::vector<std::string> ran_;
+  std::vector<std::string> guarded_;
+  std::map<std::string, std::set<std::string>> running_nodes_;
+  std::map<std::string, int> node_running_;
+  int running_ = 0;
+  int max_running_ = 0;
+  int max_nodes_per_rack_ = 0;
+  int step_ms_ = 0;
+};
+
+/// Collects events (the executor calls it from one thread).
+class EventLog : public EventSink {
+ public:
+  void OnEvent(const Event& e) override {
+    events.push_back(e);
+    names.push_back(EventTypeName(e.type));
+  }
+  std::vector<Event> events;
+  std::vector<std::string> names;
+};
+
+}  // namespace racksmith::exec::testing

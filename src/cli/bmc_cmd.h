@@ -9,6 +9,7 @@
 
 #include "bmc/bmc.h"
 #include "cli/cli.h"
+#include "inventory/inventory.h"
 #include "redfish/redfish.h"
 
 namespace racksmith::cli {
@@ -52,6 +53,10 @@ void AddBmcFlags(CLI::App* cmd, BmcFlags& flags, bool changes_machines);
 /// problem prints it and returns an exit code through *exit_code.
 bool ResolveBmcNodes(const CliContext& ctx, const BmcFlags& flags, std::vector<BmcNode>* nodes,
                      int* exit_code);
+
+/// The Redfish target of an inventory node, its password resolved now (kept in memory only).
+/// InvalidInput for a non-Redfish driver, a missing address or an unresolvable secret.
+Result<redfish::Target> BmcTargetOf(const inventory::Node& node, const std::string& system_id);
 
 /// For a command that changes machines: OK when --yes, or on a TTY the user says yes.
 /// Returns kExitOk to go on, else the exit code to return.

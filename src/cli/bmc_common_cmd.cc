@@ -95,31 +95,40 @@ bool ResolveBmcNodes(const CliContext& ctx, const BmcFlags& f, std::vector<BmcNo
   for (const inventory::Node* node : *picked) {
     BmcNode n;
     n.name = node->name;
-    const inventory::BmcConfig& b = node->bmc;
-    n.target.url = b.BaseUrl();
-    n.target.username = b.username;
-    n.target.auth =
-        b.auth == inventory::BmcAuth::kBasic ? redfish::AuthMode::kBasic : redfish::AuthMode::kAuto;
-    n.target.tls.insecure = b.tls.insecure();
-    n.target.tls.ca_file = b.tls.ca_file;
-    n.target.tls.cert_fingerprint = b.tls.fingerprint;
-    n.target.system_id = f.system_id;
-    if (b.driver != inventory::BmcDriver::kRedfish) {
-      n.error = std::string("BMC driver '") + inventory::BmcDriverName(b.driver) +
-                "' is not handled by `racksmith bmc`";
-    } else if (b.address.empty()) {
-      n.error = "the inventory gives no bmc address";
-    } else if (!b.password.empty()) {
-      // Resolved at the last moment, held in memory only, never printed.
-      Result<std::string> pw = inventory::ResolveSecret(b.password);
-      if (pw.ok())
-        n.target.password = std::move(pw.value());
-      else
-        n.error = pw.error().message();
+    Result<redfish::Target> target = BmcTargetOf(*node, f.system_id);
+    if (target.ok()) {
+      n.target = std::move(*target);
+    } else {
+      n.target.url = node->bmc.BaseUrl();
+      n.error = target.error().message();
     }
     nodes->push_back(std::move(n));
   }
   return true;
+}
+
+Result<redfish::Target> BmcTargetOf(const inventory::Node& node, const std::string& system_id) {
+  const inventory::BmcConfig& b = node.bmc;
+  redfish::Target t;
+  t.url = b.BaseUrl();
+  t.username = b.username;
+  t.auth = b.auth == inventory::BmcAuth::kBasic ? redfish::AuthMode::kBasic : redfish::AuthMode::kAuto;
+  t.tls.insecure = b.tls.insecure();
+  t.tls.ca_file = b.tls.ca_file;
+  t.tls.cert_fingerprint = b.tls.fingerprint;
+  t.system_id = system_id;
+  if (b.driver != inventory::BmcDriver::kRedfish) {
+    return InvalidInput(std::string("BMC driver '") + inventory::BmcDriverName(b.driver) +
+                        "' is not handled by the Redfish driver");
+  }
+  if (b.address.empty()) return InvalidInput("the inventory gives no bmc address");
+  if (!b.password.empty()) {
+    // Resolved at the last moment, held in memory only, never printed.
+    Result<std::string> pw = inventory::ResolveSecret(b.password);
+    if (!pw.ok()) return pw.error();
+    t.password = std::move(pw.value());
+  }
+  return t;
 }
 
 int ConfirmChange(const BmcFlags& f, const std::vector<BmcNode>& nodes, const std::string& what) {

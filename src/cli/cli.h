@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -29,6 +30,7 @@ struct CliContext {
   std::string state_path;      // --state, $RACKSMITH_STATE, else ".racksmith/state.db"
   int verbosity = 0;           // -v count
   bool color = false;          // stdout is a TTY and NO_COLOR is unset and no --no-color
+  std::vector<std::string> argv;  // as given, for the run's record (redacted before storing)
   std::function<int()> action;  // set by the selected subcommand
 };
 
@@ -46,6 +48,7 @@ void AddCopyCommand(CLI::App& app, CliContext& ctx);
 void AddTemplateCommand(CLI::App& app, CliContext& ctx);
 void AddPlaybookCommand(CLI::App& app, CliContext& ctx);
 void AddPlanCommand(CLI::App& app, CliContext& ctx);
+void AddApplyCommand(CLI::App& app, CliContext& ctx);
 void AddStateCommand(CLI::App& app, CliContext& ctx);
 /// Registers `completion` and `manpage`; call it last: they describe every command added before.
 void AddCompletionCommand(CLI::App& app, CliContext& ctx);

@@ -52,4 +52,17 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+bool LoadInventoryOrReport(const CliContext& ctx, inventory::Inventory* inventory) {
+  inventory::LoadOutcome out = inventory::LoadInventoryAll(ctx.inventory_path);
+  if (!out.ok()) {
+    for (const Error& e : out.errors) std::cerr << e.ToString() << "\n";
+    std::cerr << "invalid: " << ctx.inventory_path << ": " << out.errors.size()
+              << (out.errors.size() == 1 ? " error" : " errors")
+              << " (run `racksmith validate` for details)\n";
+    return false;
+  }
+  *inventory = std::move(out.inventory);
+  return true;
+}
+
 }  // namespace racksmith::cli

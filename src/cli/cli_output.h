@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "cli/cli.h"
+#include "inventory/inventory.h"
 
 namespace racksmith::cli {
 
@@ -18,6 +20,10 @@ int FailWith(const char* command, const Error& error);
 
 /// A cell on one line: newlines and tabs become spaces (errors may span lines, tables not).
 std::string OneLine(std::string text);
+
+/// Loads ctx.inventory_path; on errors prints every one and a count on stderr and returns
+/// false (exit kExitUsage).
+bool LoadInventoryOrReport(const CliContext& ctx, inventory::Inventory* inventory);
 
 /// Left-aligned columns separated by two spaces, trailing spaces trimmed, one row per line.
 std::string Table(const std::vector<std::vector<std::string>>& rows);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/cli_output.h"
 #include "inventory/inventory.h"
 
 namespace racksmith::cli {
@@ -13,18 +14,7 @@ using inventory::Inventory;
 using inventory::Node;
 using json = nlohmann::json;
 
-bool Load(const CliContext& ctx, Inventory* inv) {
-  inventory::LoadOutcome out = inventory::LoadInventoryAll(ctx.inventory_path);
-  if (!out.ok()) {
-    for (const Error& e : out.errors) std::cerr << e.ToString() << "\n";
-    std::cerr << "invalid: " << ctx.inventory_path << ": " << out.errors.size()
-              << (out.errors.size() == 1 ? " error" : " errors")
-              << " (run `racksmith validate` for details)\n";
-    return false;
-  }
-  *inv = std::move(out.inventory);
-  return true;
-}
+bool Load(const CliContext& ctx, Inventory* inv) { return LoadInventoryOrReport(ctx, inv); }
 
 std::string Gpus(const Node& n) {
   if (n.hardware.gpus.count == 0) return "-";

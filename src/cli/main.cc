@@ -18,6 +18,7 @@ std::string EnvOr(const char* name, const char* fallback) {
 
 int Main(int argc, char** argv) {
   CliContext ctx;
+  ctx.argv.assign(argv, argv + argc);
   ctx.inventory_path = EnvOr("RACKSMITH_INVENTORY", "inventory");
   ctx.state_path = EnvOr("RACKSMITH_STATE", ".racksmith/state.db");
 
@@ -42,6 +43,7 @@ int Main(int argc, char** argv) {
   AddInventoryCommand(app, ctx);
   AddStatusCommand(app, ctx);
   AddPlanCommand(app, ctx);
+  AddApplyCommand(app, ctx);
   AddHistoryCommand(app, ctx);
   AddBmcCommand(app, ctx);
   AddTemplateCommand(app, ctx);

@@ -7,6 +7,8 @@
 
 #include "base/clock.h"
 #include "cli/cli.h"
+#include "cli/cli_output.h"
+#include "cli/plan_flags.h"
 #include "inventory/inventory.h"
 #include "plan/plan.h"
 #include "state/store.h"
@@ -15,41 +17,19 @@ namespace racksmith::cli {
 namespace {
 
 struct PlanOptions {
-  std::string selection;
+  PolicyFlags policy;
   bool json = false;
-  bool confirm_erase = false;
-  bool retry_failed = false;
-  std::string max_unavailable_partition = "25%";
-  std::string max_unavailable_rack = "50%";
 };
 
 int RunPlan(const CliContext& ctx, const PlanOptions& opt) {
   plan::Policy policy;
-  for (auto [text, limit] : {std::pair{&opt.max_unavailable_partition,
-                                       &policy.max_unavailable_per_partition},
-                             std::pair{&opt.max_unavailable_rack, &policy.max_unavailable_per_rack}}) {
-    Result<plan::Limit> parsed = plan::Limit::Parse(*text);
-    if (!parsed.ok()) {
-      std::cerr << "racksmith plan: " << parsed.error().ToString() << "\n";
-      return kExitUsage;
-    }
-    *limit = *parsed;
-  }
-  policy.confirm_erase = opt.confirm_erase;
-  policy.retry_failed = opt.retry_failed;
+  if (!ParsePolicy("plan", opt.policy, &policy)) return kExitUsage;
 
-  inventory::LoadOutcome loaded = inventory::LoadInventoryAll(ctx.inventory_path);
-  if (!loaded.ok()) {
-    for (const Error& e : loaded.errors) std::cerr << e.ToString() << "\n";
-    std::cerr << "invalid: " << ctx.inventory_path << ": " << loaded.errors.size()
-              << (loaded.errors.size() == 1 ? " error" : " errors")
-              << " (run `racksmith validate` for details)\n";
-    return kExitUsage;
-  }
-  const inventory::Inventory& inv = loaded.inventory;
+  inventory::Inventory inv;
+  if (!LoadInventoryOrReport(ctx, &inv)) return kExitUsage;
   std::optional<std::vector<const inventory::Node*>> selected;
-  if (!opt.selection.empty()) {
-    Result<std::vector<const inventory::Node*>> nodes = inventory::Select(inv, opt.selection);
+  if (!opt.policy.selection.empty()) {
+    Result<std::vector<const inventory::Node*>> nodes = inventory::Select(inv, opt.policy.selection);
     if (!nodes.ok()) {
       std::cerr << "racksmith plan: " << nodes.error().ToString() << "\n";
       return kExitUsage;
@@ -92,20 +72,44 @@ void AddPlanCommand(CLI::App& app, CliContext& ctx) {
   auto opt = std::make_shared<PlanOptions>();
   auto* cmd = app.add_subcommand(
       "plan", "Show what apply would do to bring the cluster to the inventory, and why");
-  cmd->add_option("SELECTION", opt->selection,
-                  "Only these nodes: a hostlist or selectors (@rack:r01, @profile:NAME, ...)");
+  AddPolicyFlags(cmd, opt->policy);
   cmd->add_flag("--json", opt->json, "JSON output (schema in docs/lifecycle.md)");
-  cmd->add_flag("--confirm-erase", opt->confirm_erase,
-                "Erase the disks of nodes the inventory retires (otherwise they are held)");
-  cmd->add_flag("--retry-failed", opt->retry_failed,
-                "Re-verify and re-provision failed nodes the inventory wants active");
-  cmd->add_option("--max-unavailable-partition", opt->max_unavailable_partition,
-                  "Nodes of a partition out of service at once: a count or a percentage");
-  cmd->add_option("--max-unavailable-rack", opt->max_unavailable_rack,
-                  "Nodes of a rack out of service at once: a count or a percentage");
   cmd->footer("Reads the inventory and the state store; never creates the store and never "
               "touches a machine. Docs: docs/lifecycle.md");
   cmd->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return RunPlan(ctx, *opt); }; });
+}
+
+}  // namespace racksmith::cli
+
+namespace racksmith::cli {
+
+void AddPolicyFlags(CLI::App* cmd, PolicyFlags& flags) {
+  cmd->add_option("SELECTION", flags.selection,
+                  "Only these nodes: a hostlist or selectors (@rack:r01, @profile:NAME, ...)");
+  cmd->add_flag("--confirm-erase", flags.confirm_erase,
+                "Erase the disks of nodes the inventory retires (otherwise they are held)");
+  cmd->add_flag("--retry-failed", flags.retry_failed,
+                "Re-verify and re-provision failed nodes the inventory wants active");
+  cmd->add_option("--max-unavailable-partition", flags.max_unavailable_partition,
+                  "Nodes of a partition out of service at once: a count or a percentage");
+  cmd->add_option("--max-unavailable-rack", flags.max_unavailable_rack,
+                  "Nodes of a rack out of service at once: a count or a percentage");
+}
+
+bool ParsePolicy(const char* command, const PolicyFlags& flags, plan::Policy* policy) {
+  for (auto [text, limit] :
+       {std::pair{&flags.max_unavailable_partition, &policy->max_unavailable_per_partition},
+        std::pair{&flags.max_unavailable_rack, &policy->max_unavailable_per_rack}}) {
+    Result<plan::Limit> parsed = plan::Limit::Parse(*text);
+    if (!parsed.ok()) {
+      std::cerr << "racksmith " << command << ": " << parsed.error().ToString() << "\n";
+      return false;
+    }
+    *limit = *parsed;
+  }
+  policy->confirm_erase = flags.confirm_erase;
+  policy->retry_failed = flags.retry_failed;
+  return true;
 }
 
 }  // namespace racksmith::cli

@@ -254,6 +254,18 @@ LoadOutcome Loader::Finish() {
     }
   }
   for (Profile& p : profile_infos_) inv_.profiles.push_back(std::move(p));
+  // One node per entry is the usual layout at scale: size the node list and the uniqueness
+  // indexes once instead of growing and rehashing them 10,000 times.
+  size_t entries = 0;
+  for (const Tree* rack : racks_) {
+    if (const Tree* nodes = rack->IsMap() ? rack->Find("nodes") : nullptr) {
+      entries += nodes->items.size();
+    }
+  }
+  entries = std::min(entries, kMaxNodes);
+  inv_.racks.reserve(racks_.size());
+  inv_.nodes.reserve(entries);
+  for (auto* index : {&names_, &ips_, &macs_, &bmcs_}) index->reserve(entries);
   for (const Tree* rack : racks_) {
     if (diag_.full()) break;
     ReadRack(*rack);

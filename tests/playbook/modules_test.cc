@@ -194,7 +194,7 @@ TEST_CASE("package fails with the package manager's error", "[playbook]") {
   CHECK_THAT(r.results[0].stderr_text, Catch::Contains("Unable to locate package nosuch"));
 }
 
-TEST_CASE("service enables and starts once; restarted always acts", "[playbook]") {
+TEST_CASE("service enables and starts once and restarted always acts", "[playbook]") {
   Playbook pb = MustLoad(R"(tasks:
   - service: {name: slurmd, state: started, enabled: true}
   - systemd: {name: munge, state: restarted}

@@ -1,0 +1,88 @@
+// The driver `apply` uses: ClusterDriver with Redfish BMCs, pooled SSH whose host keys live in
+// the store, the shipped playbooks and scontrol. This file only wires them together.
+#include "cli/apply_driver.h"
+
+#include <chrono>
+
+#include "cli/bmc_cmd.h"
+#include "exec/cluster_driver.h"
+#include "redfish/redfish.h"
+#include "slurm/slurm_control.h"
+#include "ssh/ssh_transport.h"
+#include "ssh/state_host_key_store.h"
+
+namespace racksmith::cli {
+namespace {
+
+// Owns what ClusterDriver borrows, and forwards to it.
+class ApplyDriver final : public exec::StepDriver {
+ public:
+  ApplyDriver(const inventory::Inventory& inventory, state::Store& store,
+              const ApplyDriverFlags& flags)
+      : fleet_(FleetOptionsFor()), host_keys_(store) {
+    slurm::ScontrolOptions sc;
+    sc.scontrol = flags.scontrol;
+    sc.slurm_conf = flags.slurm_conf;
+    slurm_ = slurm::MakeScontrol(sc);
+    transport::TransportOptions topt;
+    topt.connect_timeout = std::chrono::milliseconds(10'000);
+    transport_ = std::make_unique<ssh::SshTransport>(host_keys_, topt);
+
+    exec::ClusterDriverOptions options;
+    options.playbooks_dir = flags.playbooks_dir;
+    options.boot_timeout_ms = static_cast<int64_t>(flags.boot_timeout_s * 1000);
+    exec::SshAccess ssh;
+    ssh.transport = transport_.get();
+    ssh.host_keys = &host_keys_;
+    exec::BmcFactory bmc = [this](const inventory::Node& node)
+        -> Result<std::unique_ptr<bmc::Bmc>> {
+      Result<redfish::Target> target = BmcTargetOf(node, "");
+      if (!target.ok()) return target.error().WithContext("node '" + node.name + "'");
+      return fleet_.Connect(*target);
+    };
+    driver_ = std::make_unique<exec::ClusterDriver>(inventory, std::move(bmc), std::move(ssh),
+                                                    slurm_.get(), clock_, options, &store);
+  }
+  ~ApplyDriver() override {
+    driver_.reset();
+    fleet_.CloseAll();
+  }
+
+  exec::StepOutcome Run(const plan::Step& step, const exec::StepContext& ctx) override {
+    return driver_->Run(step, ctx);
+  }
+  exec::GuardResult CheckGuard(const plan::Step& step, const exec::StepContext& ctx) override {
+    return driver_->CheckGuard(step, ctx);
+  }
+  std::string FirmwareGroup(const inventory::Node& node) override {
+    return driver_->FirmwareGroup(node);
+  }
+
+ private:
+  static redfish::FleetOptions FleetOptionsFor() {
+    redfish::FleetOptions o;
+    o.client.request_timeout_ms = 30'000;
+    o.client.connect_timeout_ms = 10'000;
+    o.client.deadline_ms = 90'000;
+    return o;
+  }
+
+  SystemClock clock_;
+  redfish::RedfishFleet fleet_;
+  ssh::StateHostKeyStore host_keys_;
+  std::unique_ptr<transport::Transport> transport_;
+  std::unique_ptr<slurm::SlurmControl> slurm_;
+  std::unique_ptr<exec::ClusterDriver> driver_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<exec::StepDriver>> MakeApplyDriver(const CliContext& ctx,
+                                                          const inventory::Inventory& inventory,
+                                                          state::Store& store,
+                                                          const ApplyDriverFlags& flags) {
+  (void)ctx;
+  return std::unique_ptr<exec::StepDriver>(std::make_unique<ApplyDriver>(inventory, store, flags));
+}
+
+}  // namespace racksmith::cli

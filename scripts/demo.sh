@@ -39,22 +39,22 @@ step "racksmith bmc inventory lab-n09   (hardware found vs the profile)"
 $rs -i "$inv" bmc inventory lab-n09
 step "racksmith exec all -- nvidia-smi --query-gpu=name --format=csv,noheader   (SSH; identical output grouped)"
 $rs -i "$inv" exec all -- nvidia-smi --query-gpu=name --format=csv,noheader
-step "racksmith lab fault lab-n16 gpu-missing   (one node loses a GPU: burn-in must catch it)"
-$rs lab fault lab-n16 gpu-missing
+step "racksmith lab fault lab-n05 gpu-missing   (one node loses a GPU: burn-in must catch it)"
+$rs lab fault lab-n05 gpu-missing
 step "racksmith plan all   (what apply would do, and why)"
 $rs -i "$inv" plan all
 export RACKSMITH_SLURM_CONF=$PWD/lab-run/slurm/slurm.conf
-step "racksmith apply all --yes   (the whole lifecycle; lab-n16 must end in failed)"
+step "racksmith apply all --yes   (the whole lifecycle; lab-n05 must end in failed)"
 rc=0
 $rs -i "$inv" apply all --yes || rc=$?
 [[ $rc -eq 1 ]] || { echo "expected exit 1 (one node failed), got $rc" >&2; exit 1; }
 step "racksmith status"
 $rs -i "$inv" status
-step "racksmith history lab-n16"
-$rs -i "$inv" history lab-n16
-step "sinfo -N   (the real slurmctld: 15 nodes admitted, lab-n16 still drained)"
+step "racksmith history lab-n05"
+$rs -i "$inv" history lab-n05
+step "sinfo -N   (the real slurmctld: 14 nodes admitted; lab-n05 failed and lab-n16, in maintenance, stay drained)"
 SLURM_CONF=$RACKSMITH_SLURM_CONF sinfo -N -o '%N %t %E' | head -20
-step "racksmith plan all   (converged: nothing to do, lab-n16 held as failed)"
+step "racksmith plan all   (converged: nothing to do, lab-n05 held as failed)"
 $rs -i "$inv" plan all
 upgraded=lab-run/inventory-upgrade.yaml
 sed 's/nvidia_driver: "550.127.05"/nvidia_driver: "550.144.03"/' "$inv" > "$upgraded"

@@ -3,6 +3,7 @@
 #include "lab/lab_rack.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -437,8 +438,7 @@ pid_t RecordedPid(const fs::path& pid_file, const std::string& needle) {
   if (s.empty()) return -1;
   pid_t pid = static_cast<pid_t>(std::atol(s.c_str()));
   if (pid <= 1) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string cmdline = ReadProcFile("/proc/" + std::to_string(pid) + "/cmdline");
   for (char& c : cmdline)
     if (c == '\0') c = ' ';
   // A zombie has an empty cmdline: it is not running.
@@ -519,6 +519,21 @@ Result<std::pair<LabSettings, std::vector<LabNodeSpec>>> LoadLabFile(const fs::p
   std::vector<LabNodeSpec> nodes;
   for (const auto& n : j["nodes"]) nodes.push_back(SpecFromJson(n));
   return std::make_pair(s, nodes);
+}
+
+std::string ReadProcFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // end, or the process went away mid-read
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
 }
 
 }  // namespace racksmith::lab

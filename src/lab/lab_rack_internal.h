@@ -18,6 +18,9 @@ namespace fs = std::filesystem;
 
 /// The file's content with trailing newlines and spaces removed; "" if unreadable.
 std::string ReadTrimmed(const fs::path& path);
+/// The whole content of a /proc file, or "" when it cannot be read (the process is gone).
+/// Never throws: libstdc++ streams throw from their iterators when a read fails with ESRCH.
+std::string ReadProcFile(const std::string& path);
 /// Writes via a temp file and rename(2): readers see the old or the new content.
 Status WriteAtomic(const fs::path& path, const std::string& content);
 /// pid read from `pid_file` if that process is alive and its command line contains

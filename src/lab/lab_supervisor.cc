@@ -82,8 +82,7 @@ std::vector<pid_t> NodeProcesses(pid_t sshd, const std::string& node_dir) {
     while (dirent* e = readdir(d)) {
       pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
       if (pid <= 1) continue;
-      std::ifstream in("/proc/" + std::string(e->d_name) + "/stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string stat = ReadProcFile("/proc/" + std::string(e->d_name) + "/stat");
       size_t close = stat.rfind(')');
       if (close == std::string::npos) continue;
       char state = 0;
@@ -103,13 +102,15 @@ std::vector<pid_t> NodeProcesses(pid_t sshd, const std::string& node_dir) {
   }
   for (pid_t p : all) {
     if (out.count(p) || p == getpid()) continue;
-    std::ifstream in("/proc/" + std::to_string(p) + "/environ");
-    std::string var;
-    while (std::getline(in, var, '\0')) {
-      if (var == marker) {
+    std::string environ = ReadProcFile("/proc/" + std::to_string(p) + "/environ");
+    for (size_t start = 0; start < environ.size();) {
+      size_t end = environ.find('\0', start);
+      if (end == std::string::npos) end = environ.size();
+      if (environ.compare(start, end - start, marker) == 0) {
         out.insert(p);
         break;
       }
+      start = end + 1;
     }
   }
   return std::vector<pid_t>(out.begin(), out.end());

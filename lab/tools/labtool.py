@@ -18,7 +18,18 @@ STATE = os.environ.get("RACKSMITH_LAB_STATE", "/var/lib/racksmith-lab")
 
 def load_facts():
     with open(FACTS) as f:
-        return json.load(f)
+        facts = json.load(f)
+    # The driver the node runs is the one installed on it (nvidia-driver-BRANCH at its
+    # version, "550.144.03-0ubuntu1" -> "550.144.03"), else the one its image came with.
+    try:
+        with open(os.path.join(STATE, "packages.json")) as f:
+            installed = json.load(f)
+    except (OSError, ValueError):
+        installed = {}
+    for name, version in sorted(installed.items()):
+        if name.startswith("nvidia-driver-") and version and version[0].isdigit():
+            facts["driver_version"] = version.rstrip("*").split("-")[0]
+    return facts
 
 
 def faults(facts):

@@ -69,6 +69,8 @@ def apt_get(argv):
     changed = []
     for spec in names:
         name, _, version = spec.partition("=")
+        # "=550.127.05*" (a version glob, as apt takes it) installs that upstream version.
+        version = version.rstrip("*")
         if op == "install":
             version = version or default_version(name, facts)
             if pk.get(name) == version:

@@ -97,7 +97,7 @@ class ApplyLab {
   }
   CliResult Up() const { return RunCli({"lab", "up", "--speed", "100"}, Env()); }
   std::vector<std::string> ApplyArgs() const {
-    return {"apply", "all", "--yes", "--step-timeout", "60", "--boot-timeout", "30",
+    return {"apply", "all", "--yes", "--step-timeout", "300", "--boot-timeout", "120",
             "--playbooks", racksmith::testing::SourcePath("playbooks")};
   }
   CliResult Apply() const { return RunCli(ApplyArgs(), Env()); }

@@ -132,7 +132,6 @@ class Scheduler {
   std::deque<int> ready_;  // step indices, in plan order of becoming ready
   std::unordered_map<std::string, int> busy_groups_;      // nodes in progress per group
   std::unordered_map<std::string, int> busy_firmware_;    // firmware steps per vendor group
-  std::unordered_map<std::string, int> group_limit_;      // the limit per group kind
   int running_ = 0;
   bool budget_exceeded_ = false;
   int failure_budget_ = -1;  // -1: none

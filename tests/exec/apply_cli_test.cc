@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "state/store.h"
 #include "support/cli_runner.h"
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -34,18 +35,6 @@ using racksmith::testing::CliResult;
 using racksmith::testing::RunCli;
 using racksmith::testing::TempDir;
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 // Three 4-GPU nodes; SSH on 127.0.16.B1-3, BMCs on 127.0.15.B1-3 (B: the test's block).
 class ApplyLab {
  public:
@@ -53,8 +42,8 @@ class ApplyLab {
     dir_ = tmp_.path() + "/lab";
     state_ = tmp_.path() + "/state.db";
     inventory_ = tmp_.path() + "/inventory.yaml";
-    int ssh_port = FreePort();
-    int bmc_port = FreePort();
+    int ssh_port = racksmith::testing::FreeLoopbackPort();
+    int bmc_port = racksmith::testing::FreeLoopbackPort();
     std::ofstream f(inventory_);
     f << "site: crash\n"
          "defaults:\n"

@@ -23,6 +23,7 @@
 #include "ssh/ssh_transport.h"
 #include "ssh/state_host_key_store.h"
 #include "support/cli_runner.h"
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 
 namespace racksmith::exec {
@@ -268,18 +269,6 @@ TEST_CASE("a drain that never ends stops at the interrupt", "[exec]") {
 
 // ---- The lab ---------------------------------------------------------------------------------
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 constexpr const char* kPasswordVar = "RACKSMITH_CD_TEST_BMC_PW";
 constexpr const char* kPassword = "cd-test-pw";
 
@@ -309,7 +298,7 @@ class DriverLab {
       << kPasswordVar
       << "}}\n"
          "  ssh: {user: root, port: "
-      << FreePort() << ", key: " << dir_
+      << racksmith::testing::FreeLoopbackPort() << ", key: " << dir_
       << "/keys/client_ed25519}\n"
          "  image: ubuntu-22.04-gpu\n"
          "  software: {nvidia_driver: \"525.147.05\", cuda: \"12.0\"}\n"
@@ -327,7 +316,7 @@ class DriverLab {
       << "\n    nodes:\n"
          "      - {name: "
       << name_ << ", profile: cd-3090, ip: 127.0.11." << block << ", bmc: \"http://127.0.12."
-      << block << ":" << FreePort() << "\"}\n";
+      << block << ":" << racksmith::testing::FreeLoopbackPort() << "\"}\n";
     inventory_path_ = tmp_.Write("inventory.yaml", y.str());
     inv_ = plan::testing::MustLoad(y.str(), inventory_path_);
     node_ = inv_.FindNode(name_);

@@ -22,18 +22,6 @@ redfish::FleetOptions Fast() {
 
 }  // namespace
 
-int FreeLabPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -45,8 +33,8 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
 
 TestLab::TestLab(int block, int count) : fleet_(Fast()) {
   dir_ = tmp_.Join("lab");
-  ssh_port_ = FreeLabPort();
-  bmc_port_ = FreeLabPort();
+  ssh_port_ = FreeLoopbackPort();
+  bmc_port_ = FreeLoopbackPort();
   std::ostringstream y;
   y << "site: labtest\n"
        "defaults:\n"

@@ -13,13 +13,11 @@
 #include "redfish/redfish.h"
 #include "ssh/ssh_transport.h"
 #include "support/cli_runner.h"
+#include "support/free_port.h"
 #include "support/temp_dir.h"
 #include "transport/transport.h"
 
 namespace racksmith::testing {
-
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-int FreeLabPort();
 
 /// Polls `done` every 20 ms until it is true or `timeout` passes; returns its last value.
 bool WaitFor(const std::function<bool()>& done,

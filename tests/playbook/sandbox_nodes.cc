@@ -1,4 +1,5 @@
 #include "playbook/sandbox_nodes.h"
+#include "support/free_port.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,19 +23,6 @@ namespace {
 
 bool Sh(const std::string& cmd) { return std::system(cmd.c_str()) == 0; }
 
-// A port nothing listens on at 127.0.9.1 now (the kernel picks it).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  ::inet_pton(AF_INET, "127.0.9.1", &a.sin_addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 }  // namespace
 
 std::string SandboxNodes::name(int i) const {
@@ -57,7 +45,7 @@ SandboxNodes::SandboxNodes(int count) {
     return;
   }
   ::mkdir("/run/sshd", 0755);
-  port_ = FreePort();
+  port_ = racksmith::testing::FreeLoopbackPort("127.0.9.1");
   std::string shell = racksmith::testing::SourcePath("tests/playbook/sandbox-shell.sh");
   std::ofstream cfg(d + "/sshd_config");
   cfg << "Port " << port_ << "\n";

@@ -89,6 +89,7 @@ class PlainSink final : public exec::EventSink {
                             e.error.empty() ? "" : ": " + e.error);
         break;
       case exec::Event::Type::kBudgetExceeded:
+      case exec::Event::Type::kRolloutHalted:
       case exec::Event::Type::kInterrupted:
         out_ << fmt::format("{} {}\n", t, e.message);
         break;
@@ -153,6 +154,7 @@ class LiveSink final : public exec::EventSink {
         }
         break;
       case exec::Event::Type::kBudgetExceeded:
+      case exec::Event::Type::kRolloutHalted:
       case exec::Event::Type::kInterrupted:
         Message(e.message);
         break;

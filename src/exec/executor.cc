@@ -134,6 +134,7 @@ class Scheduler {
   std::unordered_map<std::string, int> busy_firmware_;    // firmware steps per vendor group
   int running_ = 0;
   bool budget_exceeded_ = false;
+  bool rollout_halted_ = false;  // a waved node failed and no budget allows it
   int failure_budget_ = -1;  // -1: none
   int failed_nodes_ = 0;
   int interrupt_seen_ = 0;
@@ -236,7 +237,7 @@ bool Scheduler::CanStart(const StepRun& s, int64_t now_ms) const {
   if (s.not_before_ms > now_ms) return false;
   if (!n.started) {
     if (budget_exceeded_) return false;
-    if (n.plan->wave > 0 && n.plan->wave > current_wave_) return false;
+    if (n.plan->wave > 0 && (rollout_halted_ || n.plan->wave > current_wave_)) return false;
     for (const std::string& g : n.groups) {
       bool rack = g.rfind("rack:", 0) == 0;
       int limit = rack ? options_.per_rack : options_.per_partition;
@@ -325,6 +326,17 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
     if (s.phase == StepPhase::kWaiting || s.phase == StepPhase::kReady) s.phase = StepPhase::kNotRun;
   }
   ++failed_nodes_;
+  if (n.plan->wave > 0 && failure_budget_ < 0 && !rollout_halted_) {
+    rollout_halted_ = true;
+    Event e;
+    e.type = Event::Type::kRolloutHalted;
+    e.node = n.plan->node;
+    e.message = fmt::format(
+        "rolling change halted: {} of wave {} failed; nodes of later waves do not start "
+        "(--max-failures N lets a rollout go on past N failed nodes)",
+        n.plan->node, n.plan->wave);
+    Emit(std::move(e));
+  }
   if (n.running == 0) FinishNode(node_index);
   CheckBudget();
 }
@@ -661,7 +673,9 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
     } else if (!n.started) {
       o.kind = NodeOutcome::Kind::kNotStarted;
       o.error = interrupt_.StopStarting() ? "interrupted before it started"
-                                          : "not started: the failure budget was exceeded";
+                : budget_exceeded_          ? "not started: the failure budget was exceeded"
+                                            : "not started: the rolling change was halted by "
+                                              "a failed node of an earlier wave";
       ++summary_.nodes_not_started;
       stopped_any = true;
     } else {
@@ -715,6 +729,7 @@ const char* EventTypeName(Event::Type type) {
     case Event::Type::kGuardChecked: return "guard_checked";
     case Event::Type::kNodeFinished: return "node_finished";
     case Event::Type::kBudgetExceeded: return "budget_exceeded";
+    case Event::Type::kRolloutHalted: return "rollout_halted";
     case Event::Type::kInterrupted: return "interrupted";
     case Event::Type::kRunFinished: return "run_finished";
   }

@@ -13,7 +13,10 @@
 //   reason, and that node's remaining steps do not run. Other nodes go on.
 // - Transient failures (StepOutcome::Transient) are retried with exponential backoff, each
 //   attempt journaled. A failure budget (max_failures) stops starting new nodes once more
-//   nodes than it allows have failed; running steps finish.
+//   nodes than it allows have failed; running steps finish. Without a budget a rolling
+//   change halts at the first failed node of a wave: no node of a later wave starts (nodes
+//   outside the rollout, wave 0, go on). A budget replaces that rule: later waves go on
+//   while the failures are within it.
 // - Resume: RecoverInterruptedRun closes what a killed run left open. Steps that were in
 //   flight are checked by the driver's guard before they run again: kDone records them done
 //   without running them, kNotDone runs them, kUnknown runs a non-destructive step again and
@@ -119,6 +122,7 @@ struct Event {
     kGuardChecked,    // node, step, message = verdict and evidence
     kNodeFinished,    // node, status ("done", "failed"), error
     kBudgetExceeded,  // message
+    kRolloutHalted,   // node (the failed node of a rolling wave), message
     kInterrupted,     // message (level 1 or 2)
     kRunFinished,     // status (run outcome), message (summary line)
   };
@@ -155,7 +159,8 @@ struct ExecutorOptions {
   int64_t backoff_ms = 2'000;   // before the first retry; doubles, at most 60 s
   int64_t step_timeout_ms = 3'600'000;  // deadline given to the driver for one attempt
   /// Stop starting new nodes once more nodes failed than this allows of the nodes with
-  /// steps ("3" or "10%"). nullopt: no budget.
+  /// steps ("3" or "10%"). nullopt: no budget, and the first failed node of a rolling wave
+  /// halts the rollout (later waves do not start).
   std::optional<plan::Limit> max_failures;
 };
 

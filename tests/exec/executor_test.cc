@@ -221,6 +221,62 @@ TEST_CASE("a rolling change starts wave k only after every node of earlier waves
   CHECK(h.Plan(policy).summary.steps == 0);
 }
 
+// The id of the step of `np` that changes `component`.
+std::string StepOf(const plan::NodePlan& np, const std::string& component) {
+  for (const plan::Step& st : np.steps) {
+    if (st.component == component) return st.id;
+  }
+  FAIL("no step for " << component << " on " << np.node);
+  return {};
+}
+
+TEST_CASE("a failed node halts a rolling change: later waves do not start", "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  h.inv = MustLoad(Site("560.35.03"));
+  plan::Policy policy;  // 25 % of 6 in partition gpu: one node at a time
+  plan::Plan p = h.Plan(policy);
+  REQUIRE(p.summary.waves >= 3);
+  const plan::NodePlan& first = p.nodes.front();
+  REQUIRE(first.wave == 1);
+  h.driver.ClearRan();
+
+  SECTION("without a failure budget the first failure halts the rollout") {
+    h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});
+    RunSummary s = h.Apply(p);
+    CHECK(s.nodes_failed == 1);
+    CHECK(s.nodes_done == 0);
+    CHECK(s.nodes_not_started == 5);
+    CHECK(s.outcome == state::RunOutcome::kFailed);
+    CHECK(std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted") == 1);
+    for (const std::string& id : h.driver.Ran()) CHECK(id.rfind(first.node + "/", 0) == 0);
+    for (const NodeOutcome& o : s.nodes) {
+      if (o.node == first.node) continue;
+      CHECK(o.kind == NodeOutcome::Kind::kNotStarted);
+      CHECK(o.error.find("halted by a failed node of an earlier wave") != std::string::npos);
+      CHECK(h.StateOf(o.node) == state::NodeState::kActive);  // still in service
+    }
+    CHECK(h.StateOf(first.node) == state::NodeState::kFailed);
+  }
+  SECTION("a failure budget lets the rollout go on within it") {
+    h.options.max_failures = plan::Limit{false, 1};
+    h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});
+    RunSummary s = h.Apply(p);
+    CHECK(s.nodes_failed == 1);
+    CHECK(s.nodes_done == 5);
+    CHECK(std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted") == 0);
+  }
+}
+
+TEST_CASE("a failed new node does not hold up other new nodes", "[exec]") {
+  Harness h(Site());
+  h.driver.Script("n01/discover/hardware", {StepOutcome::Failed("BMC: 3 GPUs")});
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.nodes_failed == 1);
+  CHECK(s.nodes_done == 5);
+  CHECK(std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted") == 0);
+}
+
 TEST_CASE("the failure budget stops new nodes once exceeded and started nodes finish", "[exec]") {
   Harness h(Site());
   h.options.concurrency = 1;

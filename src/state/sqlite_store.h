@@ -1,7 +1,10 @@
 // racksmith/state (internal): the SQLite implementation of Store. Use OpenSqliteStore.
 #pragma once
 
+#include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 #include "state/sqlite_db.h"
 #include "state/store.h"
@@ -91,9 +94,22 @@ class SqliteStore final : public Store {
   Result<std::vector<NodeRecord>> ListNodesLocked();
   Result<std::vector<StepRecord>> LastStepPerNodeLocked();
   int64_t Now() const { return clock_.NowUnixMillis(); }
+  // Group commit: runs `op` (mu_ held, inside a transaction) together with the ops other
+  // threads submit meanwhile, in one transaction with one commit (one fsync), and returns
+  // once that commit is durable. Each op is in its own savepoint: a failing op is rolled
+  // back alone and gets its error; a failing commit fails them all.
+  Status InGroupCommit(const std::function<Status()>& op);
+  struct PendingOp;
+  void CommitBatch(const std::vector<PendingOp*>& batch);
 
   const Clock& clock_;
   std::mutex mu_;  // serializes every call: one connection, one statement at a time
+  // Group commit (InGroupCommit): ops waiting for the next commit, and whether a thread is
+  // committing a batch now.
+  std::mutex group_mu_;
+  std::condition_variable group_cv_;
+  std::vector<PendingOp*> group_queue_;
+  bool group_leader_ = false;
   Database db_;
   int schema_version_ = 0;
   bool holds_lock_ = false;

@@ -197,43 +197,97 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
   return tx.Commit();
 }
 
-Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
-                                       const std::optional<NodeStateChange>& change) {
+struct SqliteStore::PendingOp {
+  const std::function<Status()>* op = nullptr;
+  Status result;
+  bool done = false;
+};
+
+Status SqliteStore::InGroupCommit(const std::function<Status()>& op) {
+  PendingOp mine;
+  mine.op = &op;
+  std::unique_lock<std::mutex> lock(group_mu_);
+  group_queue_.push_back(&mine);
+  while (!mine.done) {
+    if (group_leader_) {
+      group_cv_.wait(lock);
+      continue;
+    }
+    // Lead: commit everything queued so far (this op included, unless an earlier leader
+    // took it). Ops queued while this commit syncs go in the next one.
+    group_leader_ = true;
+    std::vector<PendingOp*> batch;
+    batch.swap(group_queue_);
+    lock.unlock();
+    CommitBatch(batch);
+    lock.lock();
+    for (PendingOp* p : batch) p->done = true;
+    group_leader_ = false;
+    group_cv_.notify_all();
+  }
+  return mine.result;
+}
+
+void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
   Transaction tx(db_);
-  if (Status s = tx.Begin(); !s.ok()) return s.error();
-  Result<int64_t> id = InsertStepLocked(intent, "running");
-  if (!id.ok()) return id.error();
-  if (change) {
-    Status s = SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
-                                  /*keep_reason_in_same_state=*/true);
-    if (!s.ok()) return s.error();
+  if (Status s = tx.Begin(); !s.ok()) {
+    for (PendingOp* p : batch) p->result = s;
+    return;
   }
-  if (Status s = tx.Commit(); !s.ok()) return s.error();
-  return *id;
+  for (PendingOp* p : batch) {
+    Status s = db_.Exec("SAVEPOINT journal_op");
+    if (s.ok()) {
+      s = (*p->op)();
+      if (s.ok()) {
+        s = db_.Exec("RELEASE journal_op");
+      } else {
+        (void)db_.Exec("ROLLBACK TO journal_op");
+        (void)db_.Exec("RELEASE journal_op");
+      }
+    }
+    p->result = s;
+  }
+  Status committed = tx.Commit();
+  if (!committed.ok()) {
+    for (PendingOp* p : batch) p->result = committed;
+  }
+}
+
+Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
+                                       const std::optional<NodeStateChange>& change) {
+  int64_t id = 0;
+  std::function<Status()> op = [&]() -> Status {
+    Result<int64_t> inserted = InsertStepLocked(intent, "running");
+    if (!inserted.ok()) return inserted.error();
+    id = *inserted;
+    if (change) {
+      return SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
+                                /*keep_reason_in_same_state=*/true);
+    }
+    return Status::Ok();
+  };
+  if (Status s = InGroupCommit(op); !s.ok()) return s.error();
+  return id;
 }
 
 Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
                                const std::optional<NodeStateChange>& change,
                                bool forget_components) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Transaction tx(db_);
-  if (Status s = tx.Begin(); !s.ok()) return s;
-  Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
-  if (!r.ok()) return r.error();
-  const auto& [node, run_id] = *r;
-  if (forget_components) {
-    Result<Statement> st = db_.Prepare("DELETE FROM components WHERE node = ?");
-    if (!st.ok()) return st.error();
-    st->Bind(1, node);
-    if (Status s = st->Run(); !s.ok()) return s;
-  }
-  if (change) {
-    if (Status s = SetNodeStateLocked(node, change->state, change->reason, run_id); !s.ok()) {
-      return s;
+  std::function<Status()> op = [&]() -> Status {
+    Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
+    if (!r.ok()) return r.error();
+    const auto& [node, run_id] = *r;
+    if (forget_components) {
+      Result<Statement> st = db_.Prepare("DELETE FROM components WHERE node = ?");
+      if (!st.ok()) return st.error();
+      st->Bind(1, node);
+      if (Status s = st->Run(); !s.ok()) return s;
     }
-  }
-  return tx.Commit();
+    if (change) return SetNodeStateLocked(node, change->state, change->reason, run_id);
+    return Status::Ok();
+  };
+  return InGroupCommit(op);
 }
 
 Result<std::vector<StepRecord>> SqliteStore::QuerySteps(std::string_view sql, int64_t id_arg,

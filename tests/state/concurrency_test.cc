@@ -50,6 +50,65 @@ TEST_CASE("threads sharing one store journal without losing a step", "[state]") 
   CHECK(steps->size() == 100);
 }
 
+TEST_CASE("steps started and finished by many threads at once each get their own result",
+          "[state]") {
+  // StartStep/FinishStep from concurrent threads share commits (group commit); a failing
+  // write in a shared commit must fail alone and leave nothing behind.
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  constexpr int kThreads = 8, kSteps = 30;
+  std::vector<std::string> nodes;
+  for (int t = 0; t < kThreads; ++t) nodes.push_back(fmt::format("g{}", t));
+  REQUIRE(store->EnsureNodes(nodes, NodeState::kNew).ok());
+  Result<int64_t> run = store->BeginRun({"group", "test", "localhost", 1});
+  REQUIRE(run.ok());
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSteps && errors[t].empty(); ++i) {
+        Result<int64_t> id = store->StartStep(
+            {*run, nodes[t], "install", fmt::format("c{}", i), "", 1},
+            Store::NodeStateChange{NodeState::kProvisioning, "installing"});
+        if (!id.ok()) {
+          errors[t] = id.error().ToString();
+          break;
+        }
+        // Interleaved bad writes: an unknown node, an unknown step.
+        if (store->StartStep({*run, "no-such-node", "install", "x", "", 1}, std::nullopt).ok()) {
+          errors[t] = "a step for an unknown node was journaled";
+        }
+        StepResult bad;
+        bad.status = StepStatus::kSucceeded;
+        if (store->FinishStep(*id + 1'000'000, bad, std::nullopt, false).ok()) {
+          errors[t] = "an unknown step was finished";
+        }
+        StepResult ok;
+        ok.status = StepStatus::kSucceeded;
+        ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", fmt::format("h{}", i)};
+        Status s = store->FinishStep(*id, ok,
+                                     Store::NodeStateChange{NodeState::kBurnin, "step done"}, false);
+        if (!s.ok()) errors[t] = s.error().ToString();
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  CHECK(errors == std::vector<std::string>(kThreads));
+  Result<std::vector<StepRecord>> steps = store->StepsOfRun(*run);
+  REQUIRE(steps.ok());
+  CHECK(steps->size() == static_cast<size_t>(kThreads * kSteps));
+  for (const StepRecord& r : *steps) CHECK(r.status == StepStatus::kSucceeded);
+  for (const std::string& n : nodes) {
+    Result<std::vector<ComponentRecord>> c = store->Components(n);
+    REQUIRE(c.ok());
+    CHECK(c->size() == static_cast<size_t>(kSteps));
+    CHECK(store->GetNode(n)->state == NodeState::kBurnin);
+  }
+  CHECK_FALSE(store->GetNode("no-such-node").ok());
+  CHECK(store->CheckIntegrity().ok());
+}
+
 TEST_CASE("two processes writing the same store both get every write in", "[state]") {
   TempDir dir;
   std::string path = dir.Join("state.db");

@@ -85,6 +85,7 @@ struct Completion {
   int64_t delay_ms = 0;
   int64_t duration_ms = 0;
   int64_t worker_overhead_us = 0;
+  int64_t journal_us = 0;  // of worker_overhead_us: in the store's journal writes
 };
 
 struct Job {
@@ -143,6 +144,7 @@ class Scheduler {
   RunSummary summary_;
   int64_t scheduler_us_ = 0;
   int64_t worker_overhead_us_ = 0;
+  int64_t journal_us_ = 0;
 
   // Worker side.
   std::mutex mu_;
@@ -360,6 +362,7 @@ void Scheduler::Handle(Completion c) {
   --n.running;
   if (s.step->kind == plan::StepKind::kFirmware) --busy_firmware_[n.firmware_group];
   worker_overhead_us_ += c.worker_overhead_us;
+  journal_us_ += c.journal_us;
   if (!c.guard_message.empty()) {
     Event g;
     g.type = Event::Type::kGuardChecked;
@@ -428,6 +431,13 @@ void Scheduler::Handle(Completion c) {
 Completion Scheduler::Work(const Job& job) {
   SteadyClock::time_point begin = SteadyClock::now();
   int64_t driver_us = 0;
+  int64_t journal_us = 0;
+  auto journal = [&](auto&& write) {  // a store write, timed
+    SteadyClock::time_point t = SteadyClock::now();
+    auto r = write();
+    journal_us += MicrosSince(t);
+    return r;
+  };
   const StepRun& s = steps_[job.step];
   const NodeRun& n = nodes_[s.node];
   const plan::Step& step = *s.step;
@@ -471,9 +481,11 @@ Completion Scheduler::Work(const Job& job) {
     ok.status = state::StepStatus::kSucceeded;
     ok.output_tail = std::move(output);
     ok.component = component();
-    Status st = store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire);
+    Status st = journal([&] {
+      return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire);
+    });
     if (st.ok() && step.kind == plan::StepKind::kRemove) {
-      st = store_.ForgetComponent(step.node, step.component);
+      st = journal([&] { return store_.ForgetComponent(step.node, step.component); });
     }
     return st;
   };
@@ -490,7 +502,7 @@ Completion Scheduler::Work(const Job& job) {
                                   GuardVerdictName(g.verdict), g.evidence);
     if (g.verdict == GuardVerdict::kDone ||
         (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
-      Result<int64_t> id = store_.StartStep(intent, std::nullopt);
+      Result<int64_t> id = journal([&] { return store_.StartStep(intent, std::nullopt); });
       if (!id.ok()) {
         journal_failed(id.error());
       } else if (g.verdict == GuardVerdict::kDone) {
@@ -505,23 +517,26 @@ Completion Scheduler::Work(const Job& job) {
             "apply with --retry-failed",
             step.id, g.evidence);
         state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
-        Status st = store_.FinishStep(*id, failed,
-                                      state::Store::NodeStateChange{state::NodeState::kFailed,
-                                                                    c.error},
-                                      false);
+        Status st = journal([&] {
+          return store_.FinishStep(
+              *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
+              false);
+        });
         if (!st.ok()) journal_failed(st.error());
       }
       c.worker_overhead_us = MicrosSince(begin) - driver_us;
+      c.journal_us = journal_us;
       return c;
     }
   }
 
   std::optional<state::Store::NodeStateChange> start_change;
   if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
-  Result<int64_t> id = store_.StartStep(intent, start_change);
+  Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change); });
   if (!id.ok()) {
     journal_failed(id.error());
     c.worker_overhead_us = MicrosSince(begin) - driver_us;
+    c.journal_us = journal_us;
     return c;
   }
   SteadyClock::time_point d0 = SteadyClock::now();
@@ -547,7 +562,8 @@ Completion Scheduler::Work(const Job& job) {
                                          out.error, job.attempt, options_.max_attempts,
                                          c.delay_ms),
                              out.output, std::nullopt};
-    if (Status st = store_.FinishStep(*id, failed, std::nullopt, false); !st.ok()) {
+    if (Status st = journal([&] { return store_.FinishStep(*id, failed, std::nullopt, false); });
+        !st.ok()) {
       journal_failed(st.error());
     }
   } else {
@@ -559,11 +575,14 @@ Completion Scheduler::Work(const Job& job) {
                                             out.error)
                               : fmt::format("{} failed: {}", what, out.error);
     state::StepResult failed{state::StepStatus::kFailed, out.error, out.output, std::nullopt};
-    Status st = store_.FinishStep(
-        *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false);
+    Status st = journal([&] {
+      return store_.FinishStep(
+          *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false);
+    });
     if (!st.ok()) journal_failed(st.error());
   }
   c.worker_overhead_us = MicrosSince(begin) - driver_us;
+  c.journal_us = journal_us;
   return c;
 }
 
@@ -699,6 +718,8 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
                  summary_.retries;
   summary_.overhead_us_per_step =
       attempts > 0 ? static_cast<double>(scheduler_us_ + worker_overhead_us_) / attempts : 0;
+  summary_.journal_us_per_step =
+      attempts > 0 ? static_cast<double>(journal_us_) / attempts : 0;
   Event e;
   e.type = Event::Type::kRunFinished;
   e.status = std::string(state::RunOutcomeName(summary_.outcome));

@@ -183,6 +183,9 @@ struct RunSummary {
   /// Executor time not spent in the driver or waiting for it, per step, in microseconds
   /// (scheduling and journaling; bench/apply's overhead figure).
   double overhead_us_per_step = 0;
+  /// Of that, the time in journal writes (StartStep/FinishStep), mostly waiting for the
+  /// commit's fsync: bounded by the disk, not by racksmith.
+  double journal_us_per_step = 0;
 };
 
 /// Closes what a killed run left open: its unfinished steps are recorded skipped

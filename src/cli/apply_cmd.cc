@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/cli_output.h"
 #include "cli/plan_flags.h"
+#include "cli/refresh.h"
 #include "exec/executor.h"
 #include "hostlist/hostlist.h"
 #include "inventory/inventory.h"
@@ -138,6 +139,13 @@ int RunApply(const CliContext& ctx, const ApplyOptions& opt) {
   }
   Result<plan::Observed> observed = plan::ReadObserved(store);
   if (!observed.ok()) return FailWith("apply", observed.error());
+  // The driver is made only when needed: an apply with nothing to do needs no Slurm or keys.
+  Result<std::unique_ptr<exec::StepDriver>> driver = std::unique_ptr<exec::StepDriver>();
+  if (opt.policy.refresh) {
+    driver = MakeApplyDriver(ctx, inv, store, opt.driver);
+    if (!driver.ok()) return FailWith("apply", driver.error());
+    RefreshAndReport(**driver, inv, &*selected, &*observed);
+  }
   plan::Plan p = plan::BuildPlan(inv, *observed, policy, &*selected);
   if (p.summary.steps == 0) {
     std::cout << plan::RenderPlanText(p, {ctx.inventory_path, ctx.state_path, true});
@@ -146,10 +154,10 @@ int RunApply(const CliContext& ctx, const ApplyOptions& opt) {
   if (!opt.json) std::cout << plan::RenderPlanText(p, {ctx.inventory_path, ctx.state_path, true});
   std::cout.flush();
   if (int rc = Confirm(opt, BlastOf(p)); rc != kExitOk) return rc;
-
-  Result<std::unique_ptr<exec::StepDriver>> driver =
-      MakeApplyDriver(ctx, inv, store, opt.driver);
-  if (!driver.ok()) return FailWith("apply", driver.error());
+  if (*driver == nullptr) {
+    driver = MakeApplyDriver(ctx, inv, store, opt.driver);
+    if (!driver.ok()) return FailWith("apply", driver.error());
+  }
 
   ProgressStyle style = opt.json                  ? ProgressStyle::kJsonLines
                         : isatty(STDERR_FILENO)  ? ProgressStyle::kLive

@@ -54,6 +54,11 @@ class ApplyDriver final : public exec::StepDriver {
   exec::GuardResult CheckGuard(const plan::Step& step, const exec::StepContext& ctx) override {
     return driver_->CheckGuard(step, ctx);
   }
+  Result<plan::LiveFacts> ReadLive(const inventory::Node& node,
+                                   const std::vector<std::string>& components,
+                                   const exec::StepContext& ctx) override {
+    return driver_->ReadLive(node, components, ctx);
+  }
   std::string FirmwareGroup(const inventory::Node& node) override {
     return driver_->FirmwareGroup(node);
   }

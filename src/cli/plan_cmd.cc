@@ -8,7 +8,9 @@
 #include "base/clock.h"
 #include "cli/cli.h"
 #include "cli/cli_output.h"
+#include "cli/apply_driver.h"
 #include "cli/plan_flags.h"
+#include "cli/refresh.h"
 #include "inventory/inventory.h"
 #include "plan/plan.h"
 #include "state/store.h"
@@ -56,6 +58,18 @@ int RunPlan(const CliContext& ctx, const PlanOptions& opt) {
       return kExitFailed;
     }
     observed = std::move(*read);
+    if (opt.policy.refresh) {
+      Result<std::unique_ptr<exec::StepDriver>> driver =
+          MakeApplyDriver(ctx, inv, **store, ApplyDriverFlags{});
+      if (!driver.ok()) {
+        std::cerr << "racksmith plan: " << driver.error().ToString() << "\n";
+        return kExitFailed;
+      }
+      RefreshAndReport(**driver, inv, selected ? &*selected : nullptr, &observed);
+    }
+  }
+  if (opt.policy.refresh && !exists) {
+    std::cerr << "refresh: no state store yet, so nothing is recorded to drift from\n";
   }
 
   plan::Plan result =
@@ -90,6 +104,9 @@ void AddPolicyFlags(CLI::App* cmd, PolicyFlags& flags) {
                 "Erase the disks of nodes the inventory retires (otherwise they are held)");
   cmd->add_flag("--retry-failed", flags.retry_failed,
                 "Re-verify and re-provision failed nodes the inventory wants active");
+  cmd->add_flag("--refresh", flags.refresh,
+                "First read live facts (BMC power and firmware, driver and CUDA versions, "
+                "component markers) and plan to bring drifted nodes back");
   cmd->add_option("--max-unavailable-partition", flags.max_unavailable_partition,
                   "Nodes of a partition out of service at once: a count or a percentage");
   cmd->add_option("--max-unavailable-rack", flags.max_unavailable_rack,

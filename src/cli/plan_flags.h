@@ -16,11 +16,13 @@ struct PolicyFlags {
   std::string selection;
   bool confirm_erase = false;
   bool retry_failed = false;
+  bool refresh = false;  // read live facts first (drift)
   std::string max_unavailable_partition = "25%";
   std::string max_unavailable_rack = "50%";
 };
 
-/// Adds SELECTION (positional), --confirm-erase, --retry-failed, --max-unavailable-*.
+/// Adds SELECTION (positional), --confirm-erase, --retry-failed, --refresh,
+/// --max-unavailable-*.
 void AddPolicyFlags(CLI::App* cmd, PolicyFlags& flags);
 
 /// The Policy the flags say; on a bad limit prints "racksmith COMMAND: ..." and returns false.

@@ -481,6 +481,23 @@ GuardResult ClusterDriver::CheckGuard(const plan::Step& step, const StepContext&
   return {GuardVerdict::kUnknown, "unknown step kind"};
 }
 
+Result<plan::LiveFacts> ClusterDriver::ReadLive(const inventory::Node& node,
+                                                const std::vector<std::string>& components,
+                                                const StepContext& ctx) {
+  plan::Step probe;  // no step runs: StepRun only lends its BMC, SSH and deadline
+  probe.node = node.name;
+  probe.id = node.name + "/refresh";
+  probe.kind = plan::StepKind::kDiscover;
+  StepContext c = ctx;
+  c.node = &node;
+  StepRun run(*parts_, probe, c);
+  plan::LiveFacts live;
+  ReadLiveBmc(run, components, &live);
+  if (live.power == "Off") return live;  // nothing answers SSH; the BMC said why
+  ReadLiveNode(run, components, &live);
+  return live;
+}
+
 std::string ClusterDriver::FirmwareGroup(const inventory::Node& node) {
   if (parts_->facts == nullptr) return {};
   Result<std::optional<state::BmcFacts>> facts = parts_->facts->LatestBmcFacts(node.name);

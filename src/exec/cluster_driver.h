@@ -106,6 +106,12 @@ class ClusterDriver : public StepDriver {
 
   StepOutcome Run(const plan::Step& step, const StepContext& ctx) override;
   GuardResult CheckGuard(const plan::Step& step, const StepContext& ctx) override;
+  /// BMC: power state, firmware versions (bios, bmc_firmware, firmware_*); over SSH when the
+  /// power is not Off: the driver version (nvidia-smi), CUDA (nvcc) and every component
+  /// marker's hash. docs/cluster-driver.md, "Live facts".
+  Result<plan::LiveFacts> ReadLive(const inventory::Node& node,
+                                   const std::vector<std::string>& components,
+                                   const StepContext& ctx) override;
   /// The BMC vendor ("manufacturer") of the node's latest BMC facts; "" when unknown.
   std::string FirmwareGroup(const inventory::Node& node) override;
 

@@ -115,6 +115,45 @@ int64_t LastStartOfStep(StepRun& run) {
   return 0;
 }
 
+// ---- live facts ------------------------------------------------------------------------------
+
+void ReadLiveBmc(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out) {
+  Result<bmc::Bmc*> b = run.Bmc();
+  if (!b.ok()) {
+    out->unreadable.push_back("BMC: " + b.error().message());
+    return;
+  }
+  const std::string where = "BMC " + (*b)->Describe();
+  Result<bmc::PowerState> power = (*b)->GetPowerState();
+  if (power.ok()) {
+    out->power = bmc::PowerStateName(*power);
+    out->power_evidence = where + ": PowerState " + out->power;
+  } else {
+    out->unreadable.push_back(where + ": power state: " + power.error().message());
+  }
+  std::vector<std::string> firmware;
+  for (const std::string& c : components) {
+    if (c == "bios" || c == "bmc_firmware" || c.rfind("firmware_", 0) == 0) firmware.push_back(c);
+  }
+  if (firmware.empty()) return;
+  Result<std::vector<bmc::FirmwareComponent>> list = (*b)->ListFirmware();
+  if (!list.ok()) {
+    out->unreadable.push_back(where + ": firmware inventory: " + list.error().message());
+    return;
+  }
+  for (const std::string& c : firmware) {
+    const bmc::FirmwareComponent* f = FindFirmware(*list, FirmwareKey(c));
+    if (f == nullptr) {
+      out->unreadable.push_back(where + ": no firmware entry for " + c + " (it has: " +
+                                FirmwareNames(*list) + ")");
+      continue;
+    }
+    plan::LiveComponent& live = out->components[c];
+    live.version = f->version;
+    live.evidence = where + ": firmware " + f->id;
+  }
+}
+
 // ---- discover --------------------------------------------------------------------------------
 
 StepOutcome RunDiscover(StepRun& run) {

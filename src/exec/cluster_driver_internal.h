@@ -118,6 +118,9 @@ std::string Seconds(int64_t ms);
 std::string FirstLines(std::string_view text, int n = 3);
 
 // ---- BMC steps (cluster_driver_bmc.cc) ----------------------------------------------------
+/// Live facts (ClusterDriver::ReadLive): the BMC's part and the node's part.
+void ReadLiveBmc(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out);
+void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out);
 StepOutcome RunDiscover(StepRun& run);
 StepOutcome RunFirmware(StepRun& run);
 StepOutcome RunImage(StepRun& run);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <map>
 
 #include "exec/cluster_driver_internal.h"
 
@@ -287,6 +288,82 @@ StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id) {
   if (error) return run.Fail("writing " + std::string(kImageMarker) + ": " + error->message());
   return run.Ok("image " + run.node.image + ": marker " + kImageMarker + " holds " +
                 Short(run.step.hash));
+}
+
+// ---- live facts ------------------------------------------------------------------------------
+
+void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out) {
+  // One command: versions as the tools report them, then every marker's hash.
+  const std::string command =
+      "PATH=$PATH:/usr/local/cuda/bin; "
+      "echo \"driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null "
+      "| head -n1)\"; "
+      "echo \"cuda=$(nvcc --version 2>/dev/null | sed -n 's/.*release \\([0-9][0-9.]*\\).*/\\1/p' "
+      "| head -n1)\"; "
+      "for f in " + std::string(kImageMarker) + " /etc/racksmith/components/*; do "
+      "[ -f \"$f\" ] && echo \"marker=$f=$(sed -n 's/^hash=//p' \"$f\" | head -n1)\"; done; true";
+  Result<transport::ExecResult> r = run.Exec(command, 60'000);
+  if (!r.ok()) {
+    out->unreadable.push_back("SSH: " + r.error().message());
+    return;
+  }
+  if (r->exit_status != 0) {
+    out->unreadable.push_back("SSH: reading versions and markers exited " +
+                              std::to_string(r->exit_status) + ": " + FirstLines(r->stderr_text));
+    return;
+  }
+  std::string driver, cuda;
+  std::map<std::string, std::string> markers;  // path -> hash
+  size_t pos = 0;
+  const std::string& text = r->stdout_text;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.rfind("driver=", 0) == 0) driver = Trim(line.substr(7));
+    if (line.rfind("cuda=", 0) == 0) cuda = Trim(line.substr(5));
+    if (line.rfind("marker=", 0) == 0) {
+      size_t eq = line.find('=', 7);
+      if (eq != std::string::npos) markers[line.substr(7, eq - 7)] = Trim(line.substr(eq + 1));
+    }
+  }
+  for (const std::string& c : components) {
+    std::string path;
+    if (c == "image") {
+      path = kImageMarker;
+    } else if (c != "hardware" && c != "burnin" && c != "bios" && c != "bmc_firmware" &&
+               c.rfind("firmware_", 0) != 0) {
+      Result<std::string> p = ComponentMarkerPath(c);
+      if (!p.ok()) continue;
+      path = *p;
+    }
+    if (path.empty() && c != "nvidia_driver" && c != "cuda") continue;
+    plan::LiveComponent& live = out->components[c];
+    std::vector<std::string> seen;
+    if (c == "nvidia_driver") {
+      if (driver.empty()) {
+        live.missing = true;
+        live.evidence = "nvidia-smi reports no driver";
+        continue;
+      }
+      live.version = driver;
+      seen.push_back("nvidia-smi");
+    }
+    if (c == "cuda" && !cuda.empty()) {
+      live.version = cuda;
+      seen.push_back("nvcc --version");
+    }
+    auto m = markers.find(path);
+    if (m == markers.end()) {
+      live.missing = true;
+      live.evidence = "no " + path;
+      continue;
+    }
+    live.hash = m->second;
+    seen.push_back(path);
+    for (const std::string& w : seen) live.evidence += (live.evidence.empty() ? "" : ", ") + w;
+  }
 }
 
 StepOutcome RunInstall(StepRun& run) {

@@ -103,6 +103,18 @@ class StepDriver {
   /// After a crash: did this step, started by a killed run, finish? (plan::Step::guard says
   /// what to check.) Never changes anything.
   virtual GuardResult CheckGuard(const plan::Step& step, const StepContext& ctx) = 0;
+  /// What the node and its BMC have now, for `plan --refresh`: power, firmware and
+  /// software versions, component markers (`components`: the node's recorded components).
+  /// Never changes anything; what cannot be read goes to LiveFacts::unreadable. Default:
+  /// kUnsupported.
+  virtual Result<plan::LiveFacts> ReadLive(const inventory::Node& node,
+                                           const std::vector<std::string>& components,
+                                           const StepContext& ctx) {
+    (void)node;
+    (void)components;
+    (void)ctx;
+    return Error(ErrorCode::kUnsupported, "this driver cannot read live facts");
+  }
   /// The group a firmware step of this node counts against (the BMC vendor); "" for one
   /// common group.
   virtual std::string FirmwareGroup(const inventory::Node& node) {

@@ -80,10 +80,33 @@ Result<DiscoveredHardware> ParseHardwareFacts(std::string_view facts_json);
 std::optional<std::string> HardwareMismatch(const inventory::Hardware& expected,
                                             const DiscoveredHardware& found);
 
+/// A component as read on the node or its BMC just now (`plan --refresh`).
+struct LiveComponent {
+  std::string version;   // as reported ("550.127.05"); empty: no version read
+  std::string hash;      // the hash in the node's component marker; empty: not read
+  bool missing = false;  // the probe found it absent (no marker, no driver answering)
+  std::string evidence;  // where it was read: "nvidia-smi", "/etc/racksmith/components/slurm"
+};
+
+/// What `plan --refresh` read from a node and its BMC (docs/lifecycle.md, "Drift").
+struct LiveFacts {
+  std::string power;  // the BMC's power state ("On", "Off"); empty: not read
+  std::string power_evidence;
+  std::map<std::string, LiveComponent> components;  // by component name
+  std::vector<std::string> unreadable;  // what could not be read, and why
+};
+
 struct Observed {
   std::vector<state::NodeSnapshot> nodes;  // as Store::LoadSnapshots gives them
   std::unordered_map<std::string, DiscoveredHardware> hardware;  // node -> latest BMC facts
+  /// Live facts of refreshed nodes (empty without --refresh): drift from the records.
+  std::unordered_map<std::string, LiveFacts> live;
 };
+
+/// Why `live` shows the node has moved away from its record of `component` (the evidence,
+/// "nvidia_driver is 535.104.05 on the node (nvidia-smi), the record says 550.127.05"), or
+/// nullopt when it agrees or says nothing.
+std::optional<std::string> DriftOf(const state::ComponentRecord& record, const LiveComponent& live);
 
 /// Reads snapshots and the latest BMC facts from the store (facts that do not parse are
 /// skipped: they say nothing about the hardware).

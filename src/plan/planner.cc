@@ -150,8 +150,10 @@ std::string Versioned(const std::string& name, const std::string& version) {
 class NodePlanner {
  public:
   NodePlanner(const inventory::Inventory& inv, const Node& node, const NodeSnapshot* snap,
-              const DiscoveredHardware* hw, const Policy& policy, NodePlan& out)
-      : inv_(inv), node_(node), snap_(snap), hw_(hw), policy_(policy), out_(out), dag_(out) {}
+              const DiscoveredHardware* hw, const LiveFacts* live, const Policy& policy,
+              NodePlan& out)
+      : inv_(inv), node_(node), snap_(snap), hw_(hw), live_(live), policy_(policy), out_(out),
+        dag_(out) {}
 
   // Returns true when the node is an active node taken out of service (rolled in waves).
   bool Run() {
@@ -255,6 +257,19 @@ class NodePlanner {
       Quarantine(*mismatch);
       return false;
     }
+    if (live_ != nullptr) {
+      for (const std::string& u : live_->unreadable) out_.notes.push_back("refresh: " + u);
+      if (live_->power == "Off" && Is(NodeState::kActive)) {
+        // Off while recorded in service: an outage or someone's decision. Powering it on
+        // is not racksmith's guess to make.
+        out_.action = NodeAction::kHeld;
+        out_.notes.push_back("drift: the BMC reports power Off (" + live_->power_evidence +
+                             "), the record says active; find out why, then power it on "
+                             "(`racksmith bmc power on " + node_.name +
+                             "`) or set it to maintenance");
+        return false;
+      }
+    }
 
     // Records say what the node has; a node never provisioned (or erased) has nothing.
     const bool fresh = !current() || Is(NodeState::kNew) || Is(NodeState::kRetired);
@@ -266,6 +281,15 @@ class NodePlanner {
       const ComponentRecord* r = FindRecord(records, d.name);
       bool force = failed && d.name == "hardware";  // a repair re-verifies the hardware
       if (r == nullptr || r->content_hash != d.hash || force) {
+        changed.push_back(&d);
+        changed_names.insert(d.name);
+        continue;
+      }
+      if (live_ == nullptr) continue;
+      auto lc = live_->components.find(d.name);
+      if (lc == live_->components.end()) continue;
+      if (std::optional<std::string> why = DriftOf(*r, lc->second)) {
+        drift_[d.name] = *why;
         changed.push_back(&d);
         changed_names.insert(d.name);
       }
@@ -354,7 +378,9 @@ class NodePlanner {
       if (changed_names.count(dep)) upstream.push_back(dep);
     }
     if (d.name == "burnin" && upstream.empty()) upstream.push_back("removed components");
-    if (d.name == "hardware") {
+    if (auto drift = drift_.find(d.name); drift != drift_.end()) {
+      s.reason = Versioned(d.name, d.version) + " again: drift: " + drift->second;
+    } else if (d.name == "hardware") {
       s.reason = WithOrigin("verify hardware: " + d.version, s.origin);
     } else if (r == nullptr) {
       s.reason = WithOrigin(d.name + ": none -> " + (d.version.empty() ? "configured" : d.version),
@@ -402,6 +428,8 @@ class NodePlanner {
   const Node& node_;
   const NodeSnapshot* snap_;
   const DiscoveredHardware* hw_;
+  const LiveFacts* live_;  // null without --refresh
+  std::unordered_map<std::string, std::string> drift_;  // component -> why it drifted
   const Policy& policy_;
   NodePlan& out_;
   DagBuilder dag_;
@@ -470,8 +498,10 @@ Plan BuildPlan(const inventory::Inventory& inventory, const Observed& observed,
     const NodeSnapshot* snap = it == by_name.end() ? nullptr : it->second;
     if (snap != nullptr) np.current = snap->node.state;
     auto hw = observed.hardware.find(node.name);
+    auto live = observed.live.find(node.name);
     NodePlanner planner(inventory, node, snap,
-                        hw == observed.hardware.end() ? nullptr : &hw->second, policy, np);
+                        hw == observed.hardware.end() ? nullptr : &hw->second,
+                        live == observed.live.end() ? nullptr : &live->second, policy, np);
     rolled[i] = planner.Run();
   }
   AssignWaves(inventory, by_name, policy, rolled, plan);

@@ -165,6 +165,42 @@ TEST_CASE("apply takes lab nodes through the lifecycle into Slurm and plan is th
   CHECK(plan.out.find("(0 steps)") != std::string::npos);
   CheckJournal(lab.state(), lab.nodes());
 
+  // Drift behind racksmith's back: another driver and a deleted marker on n1, n2 powered
+  // off. The records alone see nothing; --refresh reads the nodes and BMCs and does.
+  const std::vector<std::string>& nodes = lab.nodes();
+  CliResult drift = RunCli({"exec", nodes[0], "--",
+                            "apt-get install -y nvidia-driver-535=535.104.05 >/dev/null && "
+                            "apt-get remove -y nvidia-driver-550 >/dev/null && "
+                            "rm /etc/racksmith/components/slurm"},
+                           lab.Env());
+  INFO(drift.out << drift.err);
+  REQUIRE(drift.exit_code == 0);
+  REQUIRE(RunCli({"lab", "power", nodes[1], "off"}, lab.Env()).exit_code == 0);
+  CHECK(RunCli({"plan", "all"}, lab.Env()).out.find("(0 steps)") != std::string::npos);
+  CliResult refreshed = RunCli({"plan", "all", "--refresh"}, lab.Env());
+  INFO(refreshed.out << refreshed.err);
+  CHECK(refreshed.err.find("refresh: read live facts of 3 provisioned node(s)") !=
+        std::string::npos);
+  CHECK(refreshed.out.find("drift: nvidia_driver is 535.104.05 on the node (nvidia-smi") !=
+        std::string::npos);
+  CHECK(refreshed.out.find("drift: slurm is missing on the node") != std::string::npos);
+  CHECK(refreshed.out.find("drift: the BMC reports power Off") != std::string::npos);
+  REQUIRE(RunCli({"lab", "power", nodes[1], "on"}, lab.Env()).exit_code == 0);
+  std::vector<std::string> args = lab.ApplyArgs();
+  args.push_back("--refresh");
+  CliResult repaired = RunCli(args, lab.Env());
+  INFO(repaired.out << repaired.err);
+  CHECK(repaired.exit_code == 0);
+  CHECK(repaired.out.find("succeeded: 1 done, 0 failed") != std::string::npos);
+  CliResult after = RunCli({"plan", "all", "--refresh"}, lab.Env());
+  INFO(after.out << after.err);
+  CHECK(after.out.find("(0 steps)") != std::string::npos);
+  CHECK(after.out.find("drift") == std::string::npos);
+  CHECK(RunCli({"exec", nodes[0], "--", "nvidia-smi --query-gpu=driver_version "
+                                        "--format=csv,noheader | sort -u"},
+               lab.Env())
+            .out.find("550.127.05") != std::string::npos);
+
   // A second apply while another holds the lock: refused with exit 3, naming the holder.
   SystemClock clock;
   Result<std::unique_ptr<state::Store>> store = state::OpenSqliteStore(lab.state(), clock);

@@ -121,6 +121,77 @@ TEST_CASE("a driver upgrade drains, installs, burns in and admits, naming the in
   CHECK(plan.summary.change == 12);
 }
 
+TEST_CASE("live facts that disagree with the record plan steps to bring the node back",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  SeedConverged(*store, inv);
+  Observed observed = MustObserve(*store);
+  // n01: someone installed another driver and deleted Slurm's marker.
+  LiveFacts& n01 = observed.live["n01"];
+  n01.power = "On";
+  n01.components["nvidia_driver"] = {"535.104.05", "", false, "nvidia-smi"};
+  n01.components["slurm"] = {"", "", true, "no /etc/racksmith/components/slurm"};
+  // n02: nvcc reports major.minor of the recorded toolkit; the BIOS matches: no drift.
+  LiveFacts& n02 = observed.live["n02"];
+  n02.power = "On";
+  n02.components["cuda"] = {"12.4", "", false, "nvcc --version"};
+  n02.components["bios"] = {"2.19.1", "", false, "BMC: firmware BIOS"};
+  // n03: powered off while recorded active.
+  observed.live["n03"].power = "Off";
+  observed.live["n03"].power_evidence = "BMC https://10.0.0.3: PowerState Off";
+  // n04: SSH did not answer.
+  observed.live["n04"].power = "On";
+  observed.live["n04"].unreadable.push_back("SSH: connection refused");
+
+  Plan plan = BuildPlan(inv, observed, Permissive());
+  const NodePlan* np = Find(plan, "n01");
+  CHECK(np->action == NodeAction::kChange);
+  CHECK(StepNames(*np) == std::vector<std::string>{"drain", "install/nvidia_driver",
+                                                   "configure/slurm", "burnin/burnin", "admit"});
+  CHECK(np->steps[1].reason ==
+        "nvidia_driver 550.54.15 again: drift: nvidia_driver is 535.104.05 on the node "
+        "(nvidia-smi), the record says 550.54.15");
+  CHECK(np->steps[2].reason ==
+        "slurm 23.11.4 again: drift: slurm is missing on the node (no "
+        "/etc/racksmith/components/slurm), the record says 23.11.4");
+  CHECK(np->steps[1].to_version == "550.54.15");
+  CHECK(np->wave >= 1);  // a rolling change like any other
+  CHECK(Find(plan, "n02")->steps.empty());
+  const NodePlan* off = Find(plan, "n03");
+  CHECK(off->action == NodeAction::kHeld);
+  CHECK(off->steps.empty());
+  REQUIRE(off->notes.size() == 1);
+  CHECK(off->notes[0].find("power Off (BMC https://10.0.0.3: PowerState Off)") !=
+        std::string::npos);
+  const NodePlan* silent = Find(plan, "n04");
+  CHECK(silent->steps.empty());
+  CHECK(silent->notes == std::vector<std::string>{"refresh: SSH: connection refused"});
+  CHECK(Find(plan, "n05")->action == NodeAction::kUnchanged);  // not refreshed
+
+  // Once applied (the records say the same again) and the node reads right, nothing is left.
+  observed.live["n01"].components.clear();
+  observed.live.erase("n03");
+  observed.live.erase("n04");
+  CHECK(BuildPlan(inv, observed, Permissive()).summary.steps == 0);
+}
+
+TEST_CASE("drift compares versions by release and markers by hash", "[plan]") {
+  state::ComponentRecord r{"n1", "cuda", "12.4.1", "aaaabbbbccccdddd", 0, 0};
+  CHECK_FALSE(DriftOf(r, {"12.4", "", false, "nvcc"}));
+  CHECK_FALSE(DriftOf(r, {"12.4.1", "aaaabbbbccccdddd", false, "nvcc"}));
+  CHECK(DriftOf(r, {"12.6", "", false, "nvcc"}) ==
+        std::string("cuda is 12.6 on the node (nvcc), the record says 12.4.1"));
+  CHECK(DriftOf(r, {"12.41", "", false, "nvcc"}).has_value());  // not a release of 12.4
+  CHECK(DriftOf(r, {"", "eeeeffff00001111", false, "/etc/racksmith/components/cuda"}) ==
+        std::string("cuda on the node was applied from eeeeffff0000 "
+                    "(/etc/racksmith/components/cuda), the record says aaaabbbbcccc"));
+  CHECK(DriftOf(r, {"", "", true, "no marker"}) ==
+        std::string("cuda is missing on the node (no marker), the record says 12.4.1"));
+  CHECK_FALSE(DriftOf(r, {}));
+}
+
 TEST_CASE("an image change reinstalls everything that lives on the image", "[plan]") {
   FakeClock clock;
   auto store = MustOpenMemory(clock);

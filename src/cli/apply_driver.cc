@@ -3,8 +3,11 @@
 #include "cli/apply_driver.h"
 
 #include <chrono>
+#include <map>
+#include <mutex>
 
 #include "cli/bmc_cmd.h"
+#include "cli/ssh_targets.h"
 #include "exec/cluster_driver.h"
 #include "redfish/redfish.h"
 #include "slurm/slurm_control.h"
@@ -34,6 +37,7 @@ class ApplyDriver final : public exec::StepDriver {
     exec::SshAccess ssh;
     ssh.transport = transport_.get();
     ssh.host_keys = &host_keys_;
+    ssh.endpoint = [this](const inventory::Node& node) { return EndpointOf(node); };
     exec::BmcFactory bmc = [this](const inventory::Node& node)
         -> Result<std::unique_ptr<bmc::Bmc>> {
       Result<redfish::Target> target = BmcTargetOf(node, "");
@@ -64,6 +68,35 @@ class ApplyDriver final : public exec::StepDriver {
   }
 
  private:
+  // The inventory's endpoint; a key given as {env: NAME} is resolved once per variable into
+  // an in-memory file (as `exec` does), never written to disk.
+  Result<transport::Endpoint> EndpointOf(const inventory::Node& node) {
+    if (!node.ssh.key_path.empty() || node.ssh.key.kind != inventory::SecretRef::Kind::kEnv) {
+      return exec::InventoryEndpoint(node);
+    }
+    std::string path;
+    {
+      std::lock_guard<std::mutex> lock(keys_mu_);
+      auto known = env_keys_.find(node.ssh.key.ref);
+      if (known != env_keys_.end()) {
+        path = known->second;
+      } else {
+        Result<std::string> material = inventory::ResolveSecret(node.ssh.key);
+        if (!material.ok()) {
+          return material.error().WithContext("node '" + node.name + "': ssh key");
+        }
+        std::string why;
+        path = keys_.KeepInMemory(*material, &why);
+        if (path.empty()) return IoError("node '" + node.name + "': ssh key: " + why);
+        env_keys_.emplace(node.ssh.key.ref, path);
+      }
+    }
+    inventory::Node with_file = node;
+    with_file.ssh.key = {};
+    with_file.ssh.key_path = path;
+    return exec::InventoryEndpoint(with_file);
+  }
+
   static redfish::FleetOptions FleetOptionsFor() {
     redfish::FleetOptions o;
     o.client.request_timeout_ms = 30'000;
@@ -73,6 +106,9 @@ class ApplyDriver final : public exec::StepDriver {
   }
 
   SystemClock clock_;
+  std::mutex keys_mu_;
+  SshTargets keys_;                                   // owns the in-memory key files
+  std::map<std::string, std::string> env_keys_;       // variable -> /proc/self/fd/N
   redfish::RedfishFleet fleet_;
   ssh::StateHostKeyStore host_keys_;
   std::unique_ptr<transport::Transport> transport_;

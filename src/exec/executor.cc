@@ -153,6 +153,7 @@ class Scheduler {
   std::deque<Job> jobs_;
   std::deque<Completion> completions_;
   bool stop_workers_ = false;
+  std::vector<std::thread> pool_;  // grows to the most steps ever running at once
 };
 
 void Scheduler::Emit(Event event) {
@@ -295,8 +296,14 @@ void Scheduler::Dispatch() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Job& j : started) jobs_.push_back(j);
+    // Every running step holds a worker; start one when all are busy.
+    while (static_cast<int>(pool_.size()) < running_) {
+      pool_.emplace_back([this] { WorkerLoop(); });
+    }
   }
-  work_cv_.notify_all();
+  // One wake-up per job: a broadcast would wake every idle worker (hundreds at a high
+  // --concurrency) for a few jobs.
+  for (size_t i = 0; i < started.size(); ++i) work_cv_.notify_one();
 }
 
 void Scheduler::FinishNode(int node_index) {
@@ -623,9 +630,8 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
     Emit(std::move(e));
   }
 
-  int workers = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(steps_.size())));
-  std::vector<std::thread> pool;
-  for (int i = 0; i < workers && !steps_.empty(); ++i) pool.emplace_back([this] { WorkerLoop(); });
+  // Workers start as jobs need them (Dispatch), up to the concurrency: a run at
+  // --concurrency 1000 with 40 steps in flight has 40 threads, not 1000.
 
   for (;;) {
     SteadyClock::time_point t0 = SteadyClock::now();
@@ -675,7 +681,7 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
     stop_workers_ = true;
   }
   work_cv_.notify_all();
-  for (std::thread& t : pool) t.join();
+  for (std::thread& t : pool_) t.join();
 
   bool stopped_any = false;
   for (const NodeRun& n : nodes_) {

@@ -107,7 +107,6 @@ class SqliteStore final : public Store {
   // Group commit (InGroupCommit): ops waiting for the next commit, and whether a thread is
   // committing a batch now.
   std::mutex group_mu_;
-  std::condition_variable group_cv_;
   std::vector<PendingOp*> group_queue_;
   bool group_leader_ = false;
   Database db_;

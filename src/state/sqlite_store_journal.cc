@@ -200,30 +200,41 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
 struct SqliteStore::PendingOp {
   const std::function<Status()>* op = nullptr;
   Status result;
-  bool done = false;
+  bool done = false;  // committed (or failed) by a leader
+  bool lead = false;  // this thread commits the next batch
+  std::condition_variable cv;
 };
 
+// Leader/follower group commit. Each waiter sleeps on its own condition variable, so a
+// commit wakes exactly the threads whose writes it carried and the next leader, not every
+// waiting thread (hundreds at high --concurrency).
 Status SqliteStore::InGroupCommit(const std::function<Status()>& op) {
   PendingOp mine;
   mine.op = &op;
   std::unique_lock<std::mutex> lock(group_mu_);
   group_queue_.push_back(&mine);
-  while (!mine.done) {
-    if (group_leader_) {
-      group_cv_.wait(lock);
-      continue;
-    }
-    // Lead: commit everything queued so far (this op included, unless an earlier leader
-    // took it). Ops queued while this commit syncs go in the next one.
+  if (!group_leader_) {
     group_leader_ = true;
-    std::vector<PendingOp*> batch;
-    batch.swap(group_queue_);
-    lock.unlock();
-    CommitBatch(batch);
-    lock.lock();
-    for (PendingOp* p : batch) p->done = true;
+    mine.lead = true;
+  }
+  while (!mine.done && !mine.lead) mine.cv.wait(lock);
+  if (mine.done) return mine.result;
+  // Lead: commit everything queued so far. Writes queued while this commit syncs go in
+  // the next one.
+  std::vector<PendingOp*> batch;
+  batch.swap(group_queue_);
+  lock.unlock();
+  CommitBatch(batch);
+  lock.lock();
+  for (PendingOp* p : batch) {
+    p->done = true;
+    if (p != &mine) p->cv.notify_one();  // it cannot return before this lock is released
+  }
+  if (group_queue_.empty()) {
     group_leader_ = false;
-    group_cv_.notify_all();
+  } else {
+    group_queue_.front()->lead = true;
+    group_queue_.front()->cv.notify_one();
   }
   return mine.result;
 }

@@ -35,6 +35,11 @@ using racksmith::testing::CliResult;
 using racksmith::testing::RunCli;
 using racksmith::testing::TempDir;
 
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
 // Three 4-GPU nodes; SSH on 127.0.16.B1-3, BMCs on 127.0.15.B1-3 (B: the test's block).
 class ApplyLab {
  public:
@@ -115,6 +120,8 @@ class ApplyLab {
   }
 
   const std::string& state() const { return state_; }
+  const std::string& inventory() const { return inventory_; }
+  const std::string& dir() const { return dir_; }
   const std::vector<std::string>& nodes() const { return nodes_; }
 
  private:
@@ -200,6 +207,26 @@ TEST_CASE("apply takes lab nodes through the lifecycle into Slurm and plan is th
                                         "--format=csv,noheader | sort -u"},
                lab.Env())
             .out.find("550.127.05") != std::string::npos);
+
+  // The SSH key given as {env: NAME}: apply's driver resolves it into memory, so --refresh
+  // still reaches the nodes (and sees the mounts marker deleted here).
+  REQUIRE(RunCli({"exec", nodes[0], "--", "rm /etc/racksmith/components/mounts"}, lab.Env())
+              .exit_code == 0);
+  std::string key_file = lab.dir() + "/keys/client_ed25519";
+  std::string text = Slurp(lab.inventory());
+  size_t at = text.find(key_file);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, key_file.size(), "{env: RS_APPLY_TEST_SSH_KEY}");
+  std::string env_inventory = lab.inventory() + ".env-key.yaml";
+  std::ofstream(env_inventory) << text;
+  CliOptions env = lab.Env();
+  env.env["RACKSMITH_INVENTORY"] = env_inventory;
+  env.env["RS_APPLY_TEST_SSH_KEY"] = Slurp(key_file);
+  CliResult via_env = RunCli({"plan", "all", "--refresh"}, env);
+  INFO(via_env.out << via_env.err);
+  CHECK(via_env.out.find("drift: mounts is missing on the node") != std::string::npos);
+  CHECK(via_env.out.find("ssh key") == std::string::npos);
+  CHECK(via_env.out.find("RS_APPLY_TEST_SSH_KEY") == std::string::npos);
 
   // A second apply while another holds the lock: refused with exit 3, naming the holder.
   SystemClock clock;

@@ -6,6 +6,7 @@
 # Usage: bench/plan/run.sh [BUILD_DIR] [RUNS]     (BUILD_DIR default: build-bench-plan)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+source "$root/bench/lib.sh"
 build=${1:-$root/build-bench-plan}
 runs=${2:-7}
 work=$(mktemp -d)
@@ -75,12 +76,7 @@ measure validate "$build/racksmith" validate "$work/inventory.yaml"
 peak=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$work/verbose")
 
 btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
-stats() {  # median | min | max | cpu median | peak RSS MiB
-  local wall cpu
-  wall=$(sort -n -k1 "$1" | awk '{t[NR]=$1} END {printf "%.3f | %.3f | %.3f", t[int((NR+1)/2)], t[1], t[NR]}')
-  cpu=$(awk '{print $2+$3}' "$1" | sort -n | awk '{t[NR]=$1} END{printf "%.3f", t[int((NR+1)/2)]}')
-  echo "$wall | $cpu | $(awk '{m=($4>m?$4:m)} END{printf "%d", m/1024}' "$1")"
-}
+stats() { bench_stats "$@"; }  # median | min | max | cpu median | peak RSS MiB
 mkdir -p "$root/bench/results"
 {
   echo "# Plan: 10,000-node inventory against a 10,000-node state store"

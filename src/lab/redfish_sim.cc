@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/base64.h"
 #include "lab/redfish_sim_internal.h"
 
 namespace racksmith::lab {
@@ -31,24 +32,6 @@ json ErrorBody(const std::string& id, const std::string& message) {
 void Reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
   if (!body.is_null()) res.set_content(body.dump(), "application/json");
-}
-
-std::string Base64Decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    size_t pos = chars.find(c);
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 // Writes <lab_dir>/nodes/<node>/<file> atomically (a reader never sees half a value).
@@ -167,7 +150,7 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
   bool authorized =
       (!token.empty() && b.sessions.count(token)) ||
       (basic.rfind("Basic ", 0) == 0 &&
-       Base64Decode(basic.substr(6)) == b.options->username + ":" + b.options->password);
+       Base64Decode(basic.substr(6)).value_or("") == b.options->username + ":" + b.options->password);
   if (!key.empty() && !login && !authorized) {
     Reply(res, 401, ErrorBody("NoValidSession", "There is no valid session"));
     return;

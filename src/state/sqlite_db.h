@@ -82,6 +82,18 @@ class Database {
   std::unordered_map<std::string, Statement> cache_;
 };
 
+/// Steps `st` to its end, calling `row()` (returning Status) once per row; the first error
+/// (stepping or from `row`) stops it.
+template <typename RowFn>
+Status ForEachRow(Statement& st, RowFn&& row) {
+  for (;;) {
+    Result<bool> more = st.Step();
+    if (!more.ok()) return more.error();
+    if (!*more) return Status::Ok();
+    if (Status s = row(); !s.ok()) return s;
+  }
+}
+
 /// A transaction that rolls back unless Commit() is called. BEGIN IMMEDIATE takes the
 /// write lock up front, so two processes never both read-then-write and deadlock.
 class Transaction {

@@ -298,14 +298,13 @@ Result<std::vector<NodeRecord>> SqliteStore::ListNodesLocked() {
       db_.Prepare("SELECT name, state, reason, created_at, updated_at FROM nodes ORDER BY name");
   if (!st.ok()) return st.error();
   std::vector<NodeRecord> nodes;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status s = ForEachRow(*st, [&]() -> Status {
     Result<NodeRecord> n = ReadNode(*st, path());
     if (!n.ok()) return n.error();
     nodes.push_back(std::move(*n));
-  }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
   return nodes;
 }
 
@@ -361,14 +360,12 @@ Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
       "SELECT node, component, version, content_hash, applied_at, coalesce(run_id, 0) "
       "FROM components ORDER BY node, component");
   if (!st.ok()) return st.error();
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status read = ForEachRow(*st, [&] {
     auto it = index.find(st->Text(0));
-    if (it == index.end()) continue;
-    snapshots[it->second].components.push_back(ReadComponent(*st));
-  }
+    if (it != index.end()) snapshots[it->second].components.push_back(ReadComponent(*st));
+    return Status::Ok();
+  });
+  if (!read.ok()) return read.error();
   for (StepRecord& step : *last_steps) {
     auto it = index.find(step.node);
     if (it != index.end()) snapshots[it->second].last_step = std::move(step);
@@ -420,12 +417,11 @@ Result<std::vector<ComponentRecord>> SqliteStore::Components(std::string_view no
   if (!st.ok()) return st.error();
   st->Bind(1, node);
   std::vector<ComponentRecord> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status s = ForEachRow(*st, [&] {
     out.push_back(ReadComponent(*st));
-  }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
   return out;
 }
 

@@ -37,12 +37,11 @@ Result<std::vector<HostKey>> SqliteStore::HostKeys(std::string_view node) {
   if (!st.ok()) return st.error();
   st->Bind(1, node);
   std::vector<HostKey> keys;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status s = ForEachRow(*st, [&] {
     keys.push_back(ReadHostKey(*st));
-  }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
   return keys;
 }
 
@@ -133,12 +132,11 @@ Result<std::vector<BmcFacts>> SqliteStore::LatestBmcFactsOfAllNodes() {
       "(SELECT max(id) FROM bmc_facts GROUP BY node) ORDER BY node");
   if (!st.ok()) return st.error();
   std::vector<BmcFacts> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status s = ForEachRow(*st, [&] {
     out.push_back(BmcFacts{st->Text(0), st->Text(1), st->Int(2)});
-  }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
   return out;
 }
 
@@ -176,12 +174,11 @@ Result<std::vector<BurninResult>> SqliteStore::BurninResults(std::string_view no
   if (!st.ok()) return st.error();
   st->Bind(1, node);
   std::vector<BurninResult> out;
-  for (;;) {
-    Result<bool> row = st->Step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
+  Status s = ForEachRow(*st, [&] {
     out.push_back(BurninResult{st->Text(0), st->Int(1), st->Int(2) != 0, st->Text(3), st->Int(4)});
-  }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s.error();
   return out;
 }
 

@@ -329,7 +329,7 @@ class DriverLab {
     plan_ = plan::BuildPlan(inv_, plan::Observed{}, plan::Policy{});
     REQUIRE(plan_.nodes.size() == 1);
     options.poll_interval_ms = 100;
-    options.boot_timeout_ms = 20'000;
+    options.boot_timeout_ms = 60'000;  // generous: a loaded 2-core CI machine boots slowly
     options.power_timeout_ms = 10'000;
     options.playbooks_dir = SourcePath("playbooks");
   }
@@ -372,7 +372,7 @@ class DriverLab {
     c.node = node_;
     c.interrupt = &interrupt_;
     c.store = store_.get();
-    c.deadline_ms = clock_.MonotonicMillis() + 30'000;
+    c.deadline_ms = clock_.MonotonicMillis() + 90'000;
     return c;
   }
   const plan::Step& PlanStep(const std::string& suffix) {

@@ -196,15 +196,21 @@ TEST_CASE("concurrency and per-rack limits are never exceeded", "[exec]") {
   CHECK(h.driver.MaxNodesPerRack() == 1);
 }
 
+// Applies the site, then returns the plan of a driver upgrade of every node under `policy`
+// (the driver's record of what ran cleared).
+plan::Plan ConvergeThenUpgrade(Harness& h, const plan::Policy& policy) {
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  h.inv = MustLoad(Site("560.35.03"));
+  h.driver.ClearRan();
+  return h.Plan(policy);
+}
+
 TEST_CASE("a rolling change starts wave k only after every node of earlier waves finished",
           "[exec]") {
   Harness h(Site());
-  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
-  h.inv = MustLoad(Site("560.35.03"));
   plan::Policy policy;  // 25 % of 6 in partition gpu: one node at a time
-  plan::Plan p = h.Plan(policy);
+  plan::Plan p = ConvergeThenUpgrade(h, policy);
   REQUIRE(p.summary.waves >= 2);
-  h.driver.ClearRan();
   RunSummary s = h.Apply(p);
   CHECK(s.nodes_done == 6);
   std::vector<std::string> ran = h.driver.Ran();
@@ -232,14 +238,10 @@ std::string StepOf(const plan::NodePlan& np, const std::string& component) {
 
 TEST_CASE("a failed node halts a rolling change: later waves do not start", "[exec]") {
   Harness h(Site());
-  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
-  h.inv = MustLoad(Site("560.35.03"));
-  plan::Policy policy;  // 25 % of 6 in partition gpu: one node at a time
-  plan::Plan p = h.Plan(policy);
+  plan::Plan p = ConvergeThenUpgrade(h, plan::Policy{});
   REQUIRE(p.summary.waves >= 3);
   const plan::NodePlan& first = p.nodes.front();
   REQUIRE(first.wave == 1);
-  h.driver.ClearRan();
 
   SECTION("without a failure budget the first failure halts the rollout") {
     h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});

@@ -1,5 +1,6 @@
 #include "redfish/mockup_server.h"
 
+#include "base/base64.h"
 #include "redfish/test_util.h"
 #include "support/temp_dir.h"
 
@@ -29,24 +30,6 @@ std::string Normalize(std::string path) {
   while (!path.empty() && path.front() == '/') path.erase(0, 1);
   while (!path.empty() && path.back() == '/') path.pop_back();
   return path;
-}
-
-std::string Base64Decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (char c : in) {
-    size_t pos = chars.find(c);
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
-  return out;
 }
 
 json ErrorBody(const std::string& id, const std::string& message) {
@@ -189,7 +172,7 @@ bool MockupServer::AuthorizedLocked(const httplib::Request& req, std::string* ki
   if (auth.rfind("Basic ", 0) == 0) {
     *kind = "basic";
     return options_.allow_basic &&
-           Base64Decode(auth.substr(6)) == options_.username + ":" + options_.password;
+           Base64Decode(auth.substr(6)).value_or("") == options_.username + ":" + options_.password;
   }
   return false;
 }

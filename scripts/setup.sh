@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git
-  libssh-dev libcurl4-openssl-dev libvirt-dev libyaml-cpp-dev libsqlite3-dev
+  libssh-dev libcurl4-openssl-dev libvirt-dev libyaml-cpp-dev libyaml-dev libsqlite3-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev libssl-dev
   libcpp-httplib-dev catch2 python3 python3-jinja2 python3-yaml
 )

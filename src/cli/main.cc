@@ -1,7 +1,10 @@
 // The racksmith binary: parses the command line and runs the selected subcommand.
+#include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 
@@ -73,4 +76,34 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace racksmith::cli
 
-int main(int argc, char** argv) { return racksmith::cli::Main(argc, argv); }
+namespace {
+
+// racksmith builds large structures once (10,000 resolved nodes, their records, a plan) and
+// exits; what it pays for is first touching memory. glibc's defaults serve blocks over
+// ~128 KiB by fresh mmaps and give freed heap tops back, so big vectors page-fault anew at
+// each growth; and 4 KiB pages mean one fault per 4 KiB. So: keep big blocks on the heap,
+// keep the heap's top, and grow the heap once up front over a range marked for transparent
+// huge pages (madvise: only touched 2 MiB pages become resident). On 10,000 nodes this took
+// `plan` from 0.62 s to ~0.2 s and `validate` from 0.19 s to ~0.07 s (bench/plan). Where
+// the kernel has THP off, madvise fails and only the first part applies.
+void PrepareHeap() {
+  constexpr size_t kMiB = size_t{1} << 20;
+  constexpr size_t kReserve = 128 * kMiB;  // below the mmap threshold: from the heap
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(256 * kMiB));
+  mallopt(M_TOP_PAD, static_cast<int>(16 * kMiB));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(512 * kMiB));
+  void* block = std::malloc(kReserve);
+  if (block == nullptr) return;
+  constexpr uintptr_t kHuge = 2 * kMiB;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(block) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(block) + kReserve) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  std::free(block);  // stays in the heap (trim threshold), for what comes next
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  PrepareHeap();
+  return racksmith::cli::Main(argc, argv);
+}

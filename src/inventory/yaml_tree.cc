@@ -1,11 +1,9 @@
 #include "inventory/yaml_tree.h"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include <algorithm>
-#include <istream>
-#include <streambuf>
+#include <cstdio>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -145,26 +143,13 @@ namespace {
 
 constexpr int kMaxScanDepth = 1000;
 
-Loc MarkToLoc(const YAML::Mark& mark, uint32_t file) {
-  // yaml-cpp marks are 0-based; a null mark (-1) becomes 0 = unknown.
-  Loc loc;
-  loc.file = file;
-  loc.line = mark.line >= 0 ? static_cast<uint32_t>(mark.line) + 1 : 0;
-  loc.col = mark.column >= 0 ? static_cast<uint32_t>(mark.column) + 1 : 0;
-  return loc;
+Loc MarkToLoc(const yaml_mark_t& mark, uint32_t file) {
+  // libyaml marks are 0-based.
+  return Loc{file, static_cast<uint32_t>(mark.line) + 1, static_cast<uint32_t>(mark.column) + 1};
 }
 
-// Thrown by the builder to stop yaml-cpp's parser at once; caught in ReadYaml.
+// Thrown by the builder to stop reading at once; caught in ReadYaml.
 struct Stop {};
-
-// A read-only streambuf over the text, so yaml-cpp reads it without a copy.
-class ViewBuf : public std::streambuf {
- public:
-  explicit ViewBuf(std::string_view text) {
-    char* p = const_cast<char*>(text.data());
-    setg(p, p, p + text.size());
-  }
-};
 
 size_t CountNodes(const Tree& t) {
   size_t n = 1;
@@ -173,68 +158,79 @@ size_t CountNodes(const Tree& t) {
   return n;
 }
 
-// Builds the Tree straight from yaml-cpp's parse events: no yaml-cpp node graph, every node
-// counted as it is made (an alias counts every node it copies), so a bomb stops early.
-class Builder : public YAML::EventHandler {
+// What YAML's core schema reads as null in a plain scalar without a tag.
+bool IsNullText(std::string_view v) {
+  return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+}
+
+std::string AnchorName(const yaml_char_t* anchor) {
+  return anchor == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(anchor));
+}
+
+// Builds the Tree straight from libyaml's parse events (no node graph), every node counted
+// as it is made (an alias counts every node it copies), so a bomb stops early.
+class Builder {
  public:
   Builder(uint32_t file, std::vector<ReadError>* errors) : file_(file), errors_(errors) {}
 
   Tree TakeRoot() { return std::move(root_); }
   bool have_root() const { return have_root_; }
 
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    Tree t;
-    t.loc = MarkToLoc(mark, file_);
-    Count(1, mark);
-    Finish(std::move(t), anchor);
-  }
-
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    if (anchor >= anchors_.size() || !anchors_[anchor].second) {
-      Fail(mark,
+  void OnAlias(const Loc& loc, const std::string& anchor) {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end() || !it->second.second) {
+      Fail(loc,
            "expected an alias to a complete anchored node, found one that refers to "
            "itself or to nothing");
     }
-    const Tree& source = anchors_[anchor].first;
+    const Tree& source = it->second.first;
     size_t n = CountNodes(source);
     alias_nodes_ += n;
     if (alias_nodes_ > kMaxAliasNodes) {
-      Fail(mark, "expected aliases to copy at most " + std::to_string(kMaxAliasNodes) +
-                     " YAML nodes in all, found more (an alias bomb?)");
+      Fail(loc, "expected aliases to copy at most " + std::to_string(kMaxAliasNodes) +
+                    " YAML nodes in all, found more (an alias bomb?)");
     }
-    Count(n, mark);
-    Finish(Tree(source), 0);
+    Count(n, loc);
+    Finish(Tree(source), {});
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string& value) override {
+  void OnScalar(const Loc& loc, std::string anchor, std::string value, bool null) {
     Tree t;
-    t.kind = Tree::Kind::kScalar;
-    t.loc = MarkToLoc(mark, file_);
-    t.text = value;
-    Count(1, mark);
-    Finish(std::move(t), anchor);
+    t.loc = loc;
+    if (!null) {
+      t.kind = Tree::Kind::kScalar;
+      t.text = std::move(value);
+    }
+    Count(1, loc);
+    Finish(std::move(t), std::move(anchor));
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    Open(mark, Tree::Kind::kSeq, anchor);
+  void Open(const Loc& loc, Tree::Kind kind, std::string anchor) {
+    if (stack_.size() >= static_cast<size_t>(kMaxDepth)) {
+      Fail(loc, "expected nesting at most " + std::to_string(kMaxDepth) + " deep, found deeper");
+    }
+    Count(1, loc);
+    stack_.emplace_back();
+    stack_.back().tree.kind = kind;
+    stack_.back().tree.loc = loc;
+    stack_.back().anchor = std::move(anchor);
   }
-  void OnSequenceEnd() override { Close(); }
 
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    Open(mark, Tree::Kind::kMap, anchor);
+  void Close() {
+    Frame frame = std::move(stack_.back());
+    stack_.pop_back();
+    Finish(std::move(frame.tree), std::move(frame.anchor));
   }
-  void OnMapEnd() override { Close(); }
+
+  [[noreturn]] void Fail(const Loc& loc, std::string message) {
+    errors_->push_back({loc, std::move(message)});
+    throw Stop{};
+  }
 
  private:
   struct Frame {
     Tree tree;
-    YAML::anchor_t anchor = 0;
+    std::string anchor;
     bool want_key = true;  // maps: the next finished node is a key
     bool key_ok = false;   // maps: the pending key is usable
     std::string key;
@@ -242,43 +238,20 @@ class Builder : public YAML::EventHandler {
     std::unordered_map<std::string, Loc> seen;  // maps with many keys: duplicate check
   };
 
-  [[noreturn]] void Fail(const YAML::Mark& mark, std::string message) {
-    errors_->push_back({MarkToLoc(mark, file_), std::move(message)});
-    throw Stop{};
-  }
-
-  void Count(size_t n, const YAML::Mark& mark) {
+  void Count(size_t n, const Loc& loc) {
     nodes_ += n;
     if (nodes_ > kMaxYamlNodes) {
-      Fail(mark, "expected at most " + std::to_string(kMaxYamlNodes) +
-                     " YAML nodes in one file, found more");
+      Fail(loc, "expected at most " + std::to_string(kMaxYamlNodes) +
+                    " YAML nodes in one file, found more");
     }
-  }
-
-  void Open(const YAML::Mark& mark, Tree::Kind kind, YAML::anchor_t anchor) {
-    if (stack_.size() >= static_cast<size_t>(kMaxDepth)) {
-      Fail(mark, "expected nesting at most " + std::to_string(kMaxDepth) + " deep, found deeper");
-    }
-    Count(1, mark);
-    stack_.emplace_back();
-    stack_.back().tree.kind = kind;
-    stack_.back().tree.loc = MarkToLoc(mark, file_);
-    stack_.back().anchor = anchor;
-  }
-
-  void Close() {
-    Frame frame = std::move(stack_.back());
-    stack_.pop_back();
-    Finish(std::move(frame.tree), frame.anchor);
   }
 
   // A node is complete: remember it for aliases, then hand it to its parent.
-  void Finish(Tree t, YAML::anchor_t anchor) {
-    if (anchor != 0) {
-      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+  void Finish(Tree t, std::string anchor) {
+    if (!anchor.empty()) {
       // The copy kept for aliases is counted too: memory is what the budget bounds.
-      Count(CountNodes(t), YAML::Mark());
-      anchors_[anchor] = {t, true};
+      Count(CountNodes(t), t.loc);
+      anchors_[std::move(anchor)] = {t, true};
     }
     if (stack_.empty()) {
       root_ = std::move(t);
@@ -345,32 +318,56 @@ class Builder : public YAML::EventHandler {
   uint32_t file_;
   std::vector<ReadError>* errors_;
   std::vector<Frame> stack_;
-  std::vector<std::pair<Tree, bool>> anchors_;  // by yaml-cpp's anchor number; true: complete
+  std::unordered_map<std::string, std::pair<Tree, bool>> anchors_;  // true: complete
   Tree root_;
   bool have_root_ = false;
   size_t nodes_ = 0;
   size_t alias_nodes_ = 0;
 };
 
-// Counts documents after the first without building them.
-class DocumentCounter : public YAML::EventHandler {
+// libyaml's parser, freed on every path.
+class Parser {
  public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    start = mark;
-    throw Stop{};
+  Parser(std::string_view text) {
+    ok_ = yaml_parser_initialize(&parser_) != 0;
+    if (ok_) {
+      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                   text.size());
+    }
   }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-  YAML::Mark start = YAML::Mark::null_mark();
+  ~Parser() {
+    if (ok_) yaml_parser_delete(&parser_);
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+  bool ok() const { return ok_; }
+  yaml_parser_t* get() { return &parser_; }
+
+ private:
+  yaml_parser_t parser_{};
+  bool ok_ = false;
+};
+
+class Event {
+ public:
+  Event() = default;
+  ~Event() {
+    if (set_) yaml_event_delete(&event_);
+  }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  /// The next event; false (and the parser's error set) when the text is not valid YAML.
+  bool Next(yaml_parser_t* parser) {
+    if (set_) yaml_event_delete(&event_);
+    set_ = yaml_parser_parse(parser, &event_) != 0;
+    return set_;
+  }
+  const yaml_event_t& operator*() const { return event_; }
+  const yaml_event_t* operator->() const { return &event_; }
+
+ private:
+  yaml_event_t event_{};
+  bool set_ = false;
 };
 
 }  // namespace
@@ -382,7 +379,7 @@ bool ReadYaml(std::string_view text, uint32_t file, Tree* out, std::vector<ReadE
                                             std::to_string(text.size()) + " bytes"});
     return false;
   }
-  // Binary junk: refuse before yaml-cpp sees it, and name where it starts.
+  // Binary junk: refuse before the parser sees it, and name where it starts.
   uint32_t line = 1, col = 1;
   for (unsigned char c : text) {
     if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7f) {
@@ -399,9 +396,8 @@ bool ReadYaml(std::string_view text, uint32_t file, Tree* out, std::vector<ReadE
       ++col;
     }
   }
-  // The builder stops at kMaxDepth before yaml-cpp recurses further; this cheap scan is a
-  // backstop with a far higher limit, so that no input reaches yaml-cpp's recursion deeply
-  // even if a path outside the builder's view recursed.
+  // libyaml does not recurse, and the builder stops at kMaxDepth; this cheap scan refuses
+  // absurd nesting before any parsing, with a far higher limit.
   Loc deep;
   deep.file = file;
   if (ScanNestingDepth(text, kMaxScanDepth, &deep) > kMaxScanDepth) {
@@ -410,34 +406,72 @@ bool ReadYaml(std::string_view text, uint32_t file, Tree* out, std::vector<ReadE
                                  " levels"});
     return false;
   }
+  Parser parser(text);
+  if (!parser.ok()) {
+    errors->push_back({Loc{file, 0, 0}, "expected to read YAML, found no memory for a parser"});
+    return false;
+  }
   size_t before = errors->size();
+  Builder builder(file, errors);
+  int documents = 0;
   try {
-    ViewBuf buf(text);
-    std::istream in(&buf);
-    YAML::Parser parser(in);
-    Builder builder(file, errors);
-    if (!parser.HandleNextDocument(builder) || !builder.have_root()) {
-      out->kind = Tree::Kind::kNull;
-      out->loc = Loc{file, 1, 1};
-      return errors->size() == before;
+    Event event;
+    for (;;) {
+      if (!event.Next(parser.get())) {
+        const yaml_parser_t* p = parser.get();
+        const yaml_mark_t& mark = p->problem != nullptr ? p->problem_mark : p->context_mark;
+        std::string msg = p->problem != nullptr ? p->problem : "malformed YAML";
+        if (p->context != nullptr) msg = std::string(p->context) + ": " + msg;
+        errors->push_back({MarkToLoc(mark, file), "expected valid YAML, found: " + msg});
+        return false;
+      }
+      const Loc loc = MarkToLoc(event->start_mark, file);
+      switch (event->type) {
+        case YAML_STREAM_END_EVENT:
+          if (!builder.have_root()) {
+            out->kind = Tree::Kind::kNull;
+            out->loc = Loc{file, 1, 1};
+            return errors->size() == before;
+          }
+          *out = builder.TakeRoot();
+          return true;
+        case YAML_DOCUMENT_START_EVENT:
+          if (++documents > 1) {
+            errors->push_back({loc, "expected one YAML document per file, found more than one"});
+            return false;
+          }
+          break;
+        case YAML_ALIAS_EVENT:
+          builder.OnAlias(loc, AnchorName(event->data.alias.anchor));
+          break;
+        case YAML_SCALAR_EVENT: {
+          const auto& sc = event->data.scalar;
+          std::string value(reinterpret_cast<const char*>(sc.value), sc.length);
+          std::string_view tag = sc.tag == nullptr ? std::string_view()
+                                                   : reinterpret_cast<const char*>(sc.tag);
+          bool null = tag == YAML_NULL_TAG ||
+                      (tag.empty() && sc.style == YAML_PLAIN_SCALAR_STYLE && IsNullText(value));
+          builder.OnScalar(loc, AnchorName(sc.anchor), std::move(value), null);
+          break;
+        }
+        case YAML_SEQUENCE_START_EVENT:
+          builder.Open(loc, Tree::Kind::kSeq, AnchorName(event->data.sequence_start.anchor));
+          break;
+        case YAML_MAPPING_START_EVENT:
+          builder.Open(loc, Tree::Kind::kMap, AnchorName(event->data.mapping_start.anchor));
+          break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+          builder.Close();
+          break;
+        case YAML_NO_EVENT:
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+          break;
+      }
     }
-    *out = builder.TakeRoot();
-    DocumentCounter counter;
-    try {
-      parser.HandleNextDocument(counter);
-    } catch (const Stop&) {
-      errors->push_back({MarkToLoc(counter.start, file),
-                         "expected one YAML document per file, found more than one"});
-      return false;
-    }
-    return true;
   } catch (const Stop&) {
     // The builder recorded why.
-  } catch (const YAML::Exception& e) {
-    std::string msg = e.msg.empty() ? "malformed YAML" : e.msg;
-    errors->push_back({MarkToLoc(e.mark, file), "expected valid YAML, found: " + msg});
-  } catch (const std::exception& e) {
-    errors->push_back({Loc{file, 0, 0}, std::string("expected valid YAML, found: ") + e.what()});
   }
   return false;
 }

@@ -1,9 +1,10 @@
 // racksmith/inventory (internal): YAML read into a small owned tree, safely.
 //
-// yaml-cpp recurses while parsing and expands aliases lazily, so it is only handed text that
-// passed a size check and a nesting pre-scan, and its result is copied into `Tree` with a cap
-// on the number of nodes visited (alias bombs) and on depth (self-referencing aliases).
-// Every Tree node keeps its 1-based position; nothing in here throws.
+// libyaml's event parser (Debian's libyaml; a non-recursive C state machine, several times
+// faster than yaml-cpp's scanner) feeds a builder that makes `Tree` directly, with a cap on
+// the nodes made (aliases count every node they copy: alias bombs) and on depth. Text is
+// refused before parsing when too large, binary, or absurdly nested. Every Tree node keeps
+// its 1-based position; nothing in here throws.
 #pragma once
 
 #include <cstdint>

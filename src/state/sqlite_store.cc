@@ -360,12 +360,27 @@ Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
       "SELECT node, component, version, content_hash, applied_at, coalesce(run_id, 0) "
       "FROM components ORDER BY node, component");
   if (!st.ok()) return st.error();
+  // Read flat, then give each node exactly its rows (ordered by node): one allocation per
+  // node instead of a vector grown row by row (100,000 rows for 10,000 nodes).
+  Result<int64_t> count = db_.QueryInt("SELECT count(*) FROM components", 0);
+  if (!count.ok()) return count.error();
+  std::vector<ComponentRecord> all;
+  all.reserve(static_cast<size_t>(*count));
   Status read = ForEachRow(*st, [&] {
-    auto it = index.find(st->Text(0));
-    if (it != index.end()) snapshots[it->second].components.push_back(ReadComponent(*st));
+    all.push_back(ReadComponent(*st));
     return Status::Ok();
   });
   if (!read.ok()) return read.error();
+  for (size_t begin = 0; begin < all.size();) {
+    size_t end = begin + 1;
+    while (end < all.size() && all[end].node == all[begin].node) ++end;
+    auto it = index.find(all[begin].node);
+    if (it != index.end()) {
+      snapshots[it->second].components.assign(std::make_move_iterator(all.begin() + begin),
+                                              std::make_move_iterator(all.begin() + end));
+    }
+    begin = end;
+  }
   for (StepRecord& step : *last_steps) {
     auto it = index.find(step.node);
     if (it != index.end()) snapshots[it->second].last_step = std::move(step);

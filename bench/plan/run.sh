@@ -12,17 +12,16 @@ runs=${2:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -x "$build/racksmith" || -n "${REBUILD:-}" ]]; then
+if [[ ! -f "$build/CMakeCache.txt" || -n "${REBUILD:-}" ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRACKSMITH_BUILD_TESTS=OFF \
+    -DRACKSMITH_BUILD_BENCH=ON \
     ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
+else
+  cmake -DRACKSMITH_BUILD_BENCH=ON "$build" >/dev/null
 fi
-ninja -C "$build" -j"${JOBS:-2}" racksmith rs_plan >/dev/null
-
-# The seeding helper writes records through the Store API (not a racksmith command).
-libs=""
-for m in plan inventory state hostlist base; do libs+=" $build/src/$m/librs_$m.a"; done
-g++ -std=c++20 -O2 -I"$root/src" "$root/bench/plan/seed_state.cc" $libs \
-  -lyaml-cpp -lsqlite3 -lcrypto -lfmt -o "$work/seed_state"
+# seed_state writes records through the Store API (not a racksmith command).
+ninja -C "$build" -j"${JOBS:-2}" racksmith seed_state >/dev/null
+cp "$build/bench/seed_state" "$work/seed_state"
 
 # 250 racks x 40 nodes, three profiles, two partitions per A100/H100 node.
 python3 - "$work/inventory.yaml" <<'PY'

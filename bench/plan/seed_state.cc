@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   // BMC facts (10 of them missing a GPU), and the store knows 5 nodes the inventory does not.
   std::vector<state::ComponentRecord> old_driver;
   for (size_t i = 0; i < names.size(); i += 100) {
-    old_driver.push_back({names[i], "nvidia_driver", "535.104.05", plan::Sha256Hex(names[i]), 0, 0});
+    old_driver.push_back({names[i], "nvidia_driver", "535.104.05", Sha256Hex(names[i]), 0, 0});
   }
   if (Status s = store.RecordComponents(old_driver); !s.ok()) return Fail(s.error());
   for (size_t i = 0; i < 30 && i * 331 + 7 < names.size(); ++i) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,9 @@ class StepRun {
   const inventory::Node& node;
 
   void Say(std::string line) { lines_.push_back(std::move(line)); }
+  /// Whole files the step's playbooks own, with the SHA-256 of what they left (the last
+  /// write of a path wins); recorded in the component marker for drift checks.
+  std::map<std::string, std::string> files_written;
   std::string Output() const;
   StepOutcome Ok(const std::string& last_line = {});
   StepOutcome Fail(const std::string& error);

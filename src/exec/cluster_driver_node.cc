@@ -60,6 +60,7 @@ std::optional<StepOutcome> RunLoaded(StepRun& run, const playbook::Playbook& pb,
   const playbook::NodeReport& n = report.nodes.front();
   for (const auto& r : n.results) {
     if (r.status == playbook::TaskStatus::kChanged) run.Say("changed: " + r.task);
+    for (const auto& [path, sha] : r.files) run.files_written[path] = sha;
   }
   run.Say(label + ": ok=" + std::to_string(n.ok) + " changed=" + std::to_string(n.changed) +
           " failed=" + std::to_string(n.failed) + " skipped=" + std::to_string(n.skipped) +
@@ -132,16 +133,25 @@ std::vector<std::string> PackagesOf(StepRun& run, const std::string& version) {
   return {name};
 }
 
-std::string ComponentMarker(const plan::Step& step) {
-  return "# racksmith: what this node has of " + step.component +
-         " (written after the step succeeded; do not edit)\ncomponent=" + step.component +
-         "\nversion=" + step.to_version + "\nhash=" + step.hash + "\n";
+std::string ComponentMarker(const plan::Step& step,
+                            const std::map<std::string, std::string>& files) {
+  std::string marker = "# racksmith: what this node has of " + step.component +
+                       " (written after the step succeeded; do not edit)\ncomponent=" +
+                       step.component + "\nversion=" + step.to_version + "\nhash=" + step.hash +
+                       "\n";
+  // The files the step's playbooks own, as they left them: `plan --refresh` compares.
+  for (const auto& [path, sha] : files) {
+    if (path.find_first_of(" \t\n") == std::string::npos) {
+      marker += "file=" + path + " sha256=" + sha + "\n";
+    }
+  }
+  return marker;
 }
 
 StepOutcome WriteComponentMarker(StepRun& run) {
   Result<std::string> path = ComponentMarkerPath(run.step.component);
   if (!path.ok()) return run.Fail(path.error().message());
-  if (Status s = WriteMarker(run, *path, ComponentMarker(run.step)); !s.ok()) {
+  if (Status s = WriteMarker(run, *path, ComponentMarker(run.step, run.files_written)); !s.ok()) {
     return SshFailed(run, s.error(), "writing " + *path);
   }
   return run.Ok("marker " + *path + " holds " + Short(run.step.hash));
@@ -293,15 +303,19 @@ StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id) {
 // ---- live facts ------------------------------------------------------------------------------
 
 void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out) {
-  // One command: versions as the tools report them, then every marker's hash.
-  const std::string command =
-      "PATH=$PATH:/usr/local/cuda/bin; "
-      "echo \"driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null "
-      "| head -n1)\"; "
-      "echo \"cuda=$(nvcc --version 2>/dev/null | sed -n 's/.*release \\([0-9][0-9.]*\\).*/\\1/p' "
-      "| head -n1)\"; "
-      "for f in " + std::string(kImageMarker) + " /etc/racksmith/components/*; do "
-      "[ -f \"$f\" ] && echo \"marker=$f=$(sed -n 's/^hash=//p' \"$f\" | head -n1)\"; done; true";
+  // One command: versions as the tools report them, every marker's hash, and for each file
+  // a marker lists, what it should hold and what it holds now.
+  const std::string command = std::string(R"SH(PATH=$PATH:/usr/local/cuda/bin
+echo "driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n1)"
+echo "cuda=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9][0-9.]*\).*/\1/p' | head -n1)"
+for f in )SH") + kImageMarker + R"SH( /etc/racksmith/components/*; do
+  [ -f "$f" ] || continue
+  echo "marker=$f=$(sed -n 's/^hash=//p' "$f" | head -n1)"
+  sed -n 's/^file=\([^ ]*\) sha256=\([0-9a-f]*\)$/\1 \2/p' "$f" | while read -r p h; do
+    printf 'file\t%s\t%s\t%s\t%s\n' "$f" "$p" "$h" "$(sha256sum "$p" 2>/dev/null | cut -d' ' -f1)"
+  done
+done
+true)SH";
   Result<transport::ExecResult> r = run.Exec(command, 60'000);
   if (!r.ok()) {
     out->unreadable.push_back("SSH: " + r.error().message());
@@ -314,6 +328,7 @@ void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan
   }
   std::string driver, cuda;
   std::map<std::string, std::string> markers;  // path -> hash
+  std::map<std::string, std::vector<std::string>> changed;  // marker path -> files changed
   size_t pos = 0;
   const std::string& text = r->stdout_text;
   while (pos < text.size()) {
@@ -326,6 +341,21 @@ void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan
     if (line.rfind("marker=", 0) == 0) {
       size_t eq = line.find('=', 7);
       if (eq != std::string::npos) markers[line.substr(7, eq - 7)] = Trim(line.substr(eq + 1));
+    }
+    if (line.rfind("file\t", 0) == 0) {  // file TAB marker TAB path TAB written TAB now
+      std::vector<std::string> f;
+      for (size_t a = 5, b; a <= line.size(); a = b + 1) {
+        b = line.find('\t', a);
+        if (b == std::string::npos) b = line.size();
+        f.push_back(line.substr(a, b - a));
+      }
+      if (f.size() == 4 && f[2] != Trim(f[3])) {
+        std::string now = Trim(f[3]);
+        changed[f[0]].push_back(f[1] + (now.empty() ? " (missing)"
+                                                    : " (sha256 " + now.substr(0, 12) +
+                                                          ", racksmith wrote " +
+                                                          f[2].substr(0, 12) + ")"));
+      }
     }
   }
   for (const std::string& c : components) {
@@ -361,6 +391,7 @@ void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan
       continue;
     }
     live.hash = m->second;
+    if (auto c = changed.find(path); c != changed.end()) live.changed_files = c->second;
     seen.push_back(path);
     for (const std::string& w : seen) live.evidence += (live.evidence.empty() ? "" : ", ") + w;
   }

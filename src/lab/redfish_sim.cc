@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "base/base64.h"
+#include "base/encoding.h"
 #include "lab/redfish_sim_internal.h"
 
 namespace racksmith::lab {

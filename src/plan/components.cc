@@ -1,5 +1,4 @@
 // The components of a node and their content hashes (docs/lifecycle.md, "Components").
-#include <openssl/evp.h>
 
 #include <string>
 #include <string_view>
@@ -66,23 +65,6 @@ std::string FirmwareComponent(const std::string& key) {
 }
 
 }  // namespace
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  // Fetched once: with OpenSSL 3, EVP_sha256() makes every EVP_Digest look the algorithm
-  // up again, which cost more than hashing a component's few hundred bytes.
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_Digest(data.data(), data.size(), digest, &len, sha256 != nullptr ? sha256 : EVP_sha256(),
-             nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(static_cast<size_t>(len) * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return out;
-}
 
 std::vector<DesiredComponent> ComponentsOf(const inventory::Inventory& inventory,
                                            const inventory::Node& node) {

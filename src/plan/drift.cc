@@ -36,6 +36,12 @@ std::optional<std::string> DriftOf(const state::ComponentRecord& record,
     return fmt::format("{} is {} on the node ({}), the record says {}", record.component,
                        live.version, live.evidence, record.version);
   }
+  if (!live.changed_files.empty()) {
+    std::string files;
+    for (const std::string& f : live.changed_files) files += (files.empty() ? "" : ", ") + f;
+    return fmt::format("{}: files it wrote were changed on the node: {}", record.component,
+                       files);
+  }
   if (!live.hash.empty() && live.hash != record.content_hash) {
     return fmt::format("{} on the node was applied from {} ({}), the record says {}",
                        record.component, Short(live.hash), live.evidence,

@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/encoding.h"  // Sha256Hex, for component hashes
 #include "base/status.h"
 #include "inventory/inventory.h"
 #include "state/node_state.h"
@@ -86,6 +87,9 @@ struct LiveComponent {
   std::string hash;      // the hash in the node's component marker; empty: not read
   bool missing = false;  // the probe found it absent (no marker, no driver answering)
   std::string evidence;  // where it was read: "nvidia-smi", "/etc/racksmith/components/slurm"
+  /// Files the component's playbooks own whose content is no longer what they wrote:
+  /// "/etc/slurm/slurm.conf (sha256 1f2e..., racksmith wrote 9a8b...)" or "... (missing)".
+  std::vector<std::string> changed_files;
 };
 
 /// What `plan --refresh` read from a node and its BMC (docs/lifecycle.md, "Drift").
@@ -127,9 +131,6 @@ struct DesiredComponent {
 /// other software, Slurm, mounts) includes the image's hash; burn-in includes every other.
 std::vector<DesiredComponent> ComponentsOf(const inventory::Inventory& inventory,
                                            const inventory::Node& node);
-
-/// Lower-case hex SHA-256 of `data` (OpenSSL).
-std::string Sha256Hex(std::string_view data);
 
 // ---- The plan ----------------------------------------------------------------------------
 

@@ -292,6 +292,7 @@ class NodeRun {
         out.rc = mr.rc;
         out.stdout_text += mr.stdout_text;
         out.stderr_text += mr.stderr_text;
+        for (auto& f : mr.written) out.files.push_back(std::move(f));
         if (skipped) continue;
         all_skipped = false;
         any_changed = any_changed || mr.changed;

@@ -76,6 +76,9 @@ struct ModuleResult {
   std::string stdout_text;
   std::string stderr_text;
   Json extra = Json::object();  // more registered fields (e.g. stat, content)
+  /// Whole files this module owns and left with known content (copy, template; not in
+  /// check mode): path and SHA-256 of that content.
+  std::vector<std::pair<std::string, std::string>> written;
 };
 
 /// What a module runs with.

@@ -5,6 +5,7 @@
 #include <regex>
 #include <sstream>
 
+#include "base/encoding.h"
 #include "playbook/internal.h"
 
 namespace racksmith::playbook::internal {
@@ -24,6 +25,14 @@ ModuleResult Failed(std::string msg) {
   ModuleResult r;
   r.failed = true;
   r.msg = std::move(msg);
+  return r;
+}
+
+// A whole-file module's result, with the file's path and content hash when it now holds
+// `content`.
+ModuleResult Owned(const ModuleContext& ctx, const std::string& path, const std::string& content,
+                   ModuleResult r) {
+  if (!r.failed && !ctx.check) r.written.emplace_back(path, Sha256Hex(content));
   return r;
 }
 
@@ -64,7 +73,7 @@ ModuleResult RunCopy(ModuleContext& ctx, const Json& args) {
     content = std::move(data).value();
     if (dest.back() == '/') dest += std::filesystem::path(src).filename().string();
   }
-  return WriteFileIfChanged(ctx, dest, content, ArgAttrs(args));
+  return Owned(ctx, dest, content, WriteFileIfChanged(ctx, dest, content, ArgAttrs(args)));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -97,7 +106,7 @@ ModuleResult RunTemplate(ModuleContext& ctx, const Json& args) {
   if (!t.ok()) return Failed(t.error().ToString());
   auto text = (*t)->Render(ctx.vars);
   if (!text.ok()) return Failed(text.error().ToString());
-  return WriteFileIfChanged(ctx, dest, *text, ArgAttrs(args));
+  return Owned(ctx, dest, *text, WriteFileIfChanged(ctx, dest, *text, ArgAttrs(args)));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -128,6 +128,9 @@ struct TaskResult {
   int rc = 0;
   std::string stdout_text;
   std::string stderr_text;
+  /// Whole files the task owns and the SHA-256 of what it left in them (copy, template;
+  /// not in check mode), so that later changes by others can be detected.
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 struct NodeReport {

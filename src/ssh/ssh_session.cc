@@ -3,13 +3,14 @@
 #include <fcntl.h>
 #include <libssh/libssh.h>
 #include <libssh/sftp.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <random>
 #include <thread>
+
+#include "base/encoding.h"
 
 namespace racksmith::ssh {
 namespace {
@@ -18,20 +19,6 @@ using Clock = std::chrono::steady_clock;
 
 std::string Where(const transport::Endpoint& n) {
   return n.node + " (" + n.user + "@" + n.address + ":" + std::to_string(n.port) + ")";
-}
-
-// Lower-case hex sha256 of a buffer.
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
 }
 
 // Single-quotes a path for the remote POSIX shell.

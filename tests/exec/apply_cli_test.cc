@@ -183,6 +183,10 @@ TEST_CASE("apply takes lab nodes through the lifecycle into Slurm and plan is th
   INFO(drift.out << drift.err);
   REQUIRE(drift.exit_code == 0);
   REQUIRE(RunCli({"lab", "power", nodes[1], "off"}, lab.Env()).exit_code == 0);
+  // n3: a hand edit of a file the slurm playbook wrote (its marker keeps the file's hash).
+  REQUIRE(RunCli({"exec", nodes[2], "--", "echo '# hand edit' >> /etc/slurm/slurm.conf"},
+                 lab.Env())
+              .exit_code == 0);
   CHECK(RunCli({"plan", "all"}, lab.Env()).out.find("(0 steps)") != std::string::npos);
   CliResult refreshed = RunCli({"plan", "all", "--refresh"}, lab.Env());
   INFO(refreshed.out << refreshed.err);
@@ -192,13 +196,15 @@ TEST_CASE("apply takes lab nodes through the lifecycle into Slurm and plan is th
         std::string::npos);
   CHECK(refreshed.out.find("drift: slurm is missing on the node") != std::string::npos);
   CHECK(refreshed.out.find("drift: the BMC reports power Off") != std::string::npos);
+  CHECK(refreshed.out.find("drift: slurm: files it wrote were changed on the node: "
+                           "/etc/slurm/slurm.conf (sha256 ") != std::string::npos);
   REQUIRE(RunCli({"lab", "power", nodes[1], "on"}, lab.Env()).exit_code == 0);
   std::vector<std::string> args = lab.ApplyArgs();
   args.push_back("--refresh");
   CliResult repaired = RunCli(args, lab.Env());
   INFO(repaired.out << repaired.err);
   CHECK(repaired.exit_code == 0);
-  CHECK(repaired.out.find("succeeded: 1 done, 0 failed") != std::string::npos);
+  CHECK(repaired.out.find("succeeded: 2 done, 0 failed") != std::string::npos);
   CliResult after = RunCli({"plan", "all", "--refresh"}, lab.Env());
   INFO(after.out << after.err);
   CHECK(after.out.find("(0 steps)") != std::string::npos);

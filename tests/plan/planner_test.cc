@@ -121,6 +121,12 @@ TEST_CASE("a driver upgrade drains, installs, burns in and admits, naming the in
   CHECK(plan.summary.change == 12);
 }
 
+LiveComponent Live(std::string version, std::string hash, bool missing, std::string evidence,
+                   std::vector<std::string> changed_files = {}) {
+  return {std::move(version), std::move(hash), missing, std::move(evidence),
+          std::move(changed_files)};
+}
+
 TEST_CASE("live facts that disagree with the record plan steps to bring the node back",
           "[plan]") {
   FakeClock clock;
@@ -131,13 +137,13 @@ TEST_CASE("live facts that disagree with the record plan steps to bring the node
   // n01: someone installed another driver and deleted Slurm's marker.
   LiveFacts& n01 = observed.live["n01"];
   n01.power = "On";
-  n01.components["nvidia_driver"] = {"535.104.05", "", false, "nvidia-smi"};
-  n01.components["slurm"] = {"", "", true, "no /etc/racksmith/components/slurm"};
+  n01.components["nvidia_driver"] = Live("535.104.05", "", false, "nvidia-smi");
+  n01.components["slurm"] = Live("", "", true, "no /etc/racksmith/components/slurm");
   // n02: nvcc reports major.minor of the recorded toolkit; the BIOS matches: no drift.
   LiveFacts& n02 = observed.live["n02"];
   n02.power = "On";
-  n02.components["cuda"] = {"12.4", "", false, "nvcc --version"};
-  n02.components["bios"] = {"2.19.1", "", false, "BMC: firmware BIOS"};
+  n02.components["cuda"] = Live("12.4", "", false, "nvcc --version");
+  n02.components["bios"] = Live("2.19.1", "", false, "BMC: firmware BIOS");
   // n03: powered off while recorded active.
   observed.live["n03"].power = "Off";
   observed.live["n03"].power_evidence = "BMC https://10.0.0.3: PowerState Off";
@@ -179,17 +185,21 @@ TEST_CASE("live facts that disagree with the record plan steps to bring the node
 
 TEST_CASE("drift compares versions by release and markers by hash", "[plan]") {
   state::ComponentRecord r{"n1", "cuda", "12.4.1", "aaaabbbbccccdddd", 0, 0};
-  CHECK_FALSE(DriftOf(r, {"12.4", "", false, "nvcc"}));
-  CHECK_FALSE(DriftOf(r, {"12.4.1", "aaaabbbbccccdddd", false, "nvcc"}));
-  CHECK(DriftOf(r, {"12.6", "", false, "nvcc"}) ==
+  CHECK_FALSE(DriftOf(r, Live("12.4", "", false, "nvcc")));
+  CHECK_FALSE(DriftOf(r, Live("12.4.1", "aaaabbbbccccdddd", false, "nvcc")));
+  CHECK(DriftOf(r, Live("12.6", "", false, "nvcc")) ==
         std::string("cuda is 12.6 on the node (nvcc), the record says 12.4.1"));
-  CHECK(DriftOf(r, {"12.41", "", false, "nvcc"}).has_value());  // not a release of 12.4
-  CHECK(DriftOf(r, {"", "eeeeffff00001111", false, "/etc/racksmith/components/cuda"}) ==
+  CHECK(DriftOf(r, Live("12.41", "", false, "nvcc")).has_value());  // not a release of 12.4
+  CHECK(DriftOf(r, Live("", "eeeeffff00001111", false, "/etc/racksmith/components/cuda")) ==
         std::string("cuda on the node was applied from eeeeffff0000 "
                     "(/etc/racksmith/components/cuda), the record says aaaabbbbcccc"));
-  CHECK(DriftOf(r, {"", "", true, "no marker"}) ==
+  CHECK(DriftOf(r, Live("", "", true, "no marker")) ==
         std::string("cuda is missing on the node (no marker), the record says 12.4.1"));
-  CHECK_FALSE(DriftOf(r, {}));
+  CHECK(DriftOf(r, Live("12.4.1", "aaaabbbbccccdddd", false, "/etc/racksmith/components/cuda",
+                        {"/etc/profile.d/cuda.sh (missing)"})) ==
+        std::string("cuda: files it wrote were changed on the node: /etc/profile.d/cuda.sh "
+                    "(missing)"));
+  CHECK_FALSE(DriftOf(r, LiveComponent{}));
 }
 
 TEST_CASE("an image change reinstalls everything that lives on the image", "[plan]") {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/encoding.h"
 #include "playbook/test_util.h"
 
 namespace racksmith::playbook {
@@ -48,6 +49,32 @@ TEST_CASE("check mode shows a unified diff and writes nothing", "[playbook]") {
         "--- before: /etc/f\n+++ after: /etc/f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n");
   CHECK(fake.Node("n1").Content("/etc/f") == "a\nb\nc\n");
   CHECK(fake.Node("n1").changes.empty());
+}
+
+TEST_CASE("copy and template report the files they own with the hash of what they left",
+          "[playbook]") {
+  racksmith::testing::TempDir dir;
+  dir.Write("templates/t.j2", "{{ node.name }}\n");
+  Playbook pb = MustLoad(R"(tasks:
+  - template: {src: t.j2, dest: /etc/t}
+  - copy: {content: "k\n", dest: /etc/k}
+  - lineinfile: {path: /etc/l, line: "x", create: true}
+)",
+                         dir.path());
+  FakeTransport fake;
+  auto first = RunOn(fake, pb);
+  REQUIRE(first.results.size() == 3);
+  using Files = std::vector<std::pair<std::string, std::string>>;
+  CHECK(first.results[0].files == Files{{"/etc/t", Sha256Hex("n1\n")}});
+  CHECK(first.results[1].files == Files{{"/etc/k", Sha256Hex("k\n")}});
+  CHECK(first.results[2].files.empty());  // owns a line, not the file
+  // Unchanged on the second run: still owned, same hash.
+  auto second = RunOn(fake, pb);
+  CHECK(second.results[0].files == Files{{"/etc/t", Sha256Hex("n1\n")}});
+  // Check mode leaves nothing it could vouch for.
+  fake.Node("n1").AddFile("/etc/k", "changed\n");
+  auto check = RunOn(fake, pb, Quiet(/*check=*/true));
+  CHECK(check.results[1].files.empty());
 }
 
 TEST_CASE("copy fixes only the mode when the content is already right", "[playbook]") {

@@ -1,6 +1,6 @@
 #include "redfish/mockup_server.h"
 
-#include "base/base64.h"
+#include "base/encoding.h"
 #include "redfish/test_util.h"
 #include "support/temp_dir.h"
 

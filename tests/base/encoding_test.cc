@@ -1,4 +1,4 @@
-#include "base/base64.h"
+#include "base/encoding.h"
 
 #include <catch2/catch.hpp>
 

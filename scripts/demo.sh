@@ -6,7 +6,8 @@
 # node a faulty GPU, then plans and applies: every node goes through discovery, firmware,
 # imaging through its BMC, driver, CUDA, Slurm and mounts playbooks, burn-in and admission
 # into Slurm; the faulty node ends in `failed` with its reason. Then a driver upgrade in the
-# inventory is planned and applied in rolling waves. The lab is stopped at the end.
+# inventory is planned and applied in rolling waves, and a hand edit on one node is found
+# by `plan --refresh` and put right. The lab is stopped at the end.
 #   bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,8 +63,13 @@ step "nvidia_driver 550.127.05 -> 550.144.03: racksmith plan all   (rolling: dra
 $rs -i "$upgraded" plan all --max-unavailable-partition 50%
 step "racksmith apply all --yes   (only the driver and what depends on it, in waves)"
 $rs -i "$upgraded" apply all --yes --max-unavailable-partition 50%
-step "racksmith plan all   (nothing left to do)"
-$rs -i "$upgraded" plan all --max-unavailable-partition 50%
+step "drift: a hand edit of lab-n03's slurm.conf; racksmith plan all --refresh   (reads every BMC and node)"
+$rs -i "$upgraded" exec lab-n03 -- "echo '# hand edit' >> /etc/slurm/slurm.conf"
+$rs -i "$upgraded" plan all --refresh --max-unavailable-partition 50%
+step "racksmith apply all --refresh --yes   (writes the file back, drain to admit)"
+$rs -i "$upgraded" apply all --refresh --yes --max-unavailable-partition 50%
+step "racksmith plan all --refresh   (nothing left to do, nothing drifted)"
+$rs -i "$upgraded" plan all --refresh --max-unavailable-partition 50%
 step "racksmith lab down"
 $rs lab down
 trap - EXIT

@@ -36,3 +36,16 @@ bench_median() {
 
 # bench_failures FILE: how many runs exited non-zero.
 bench_failures() { awk '$5 != 0' "$1" | wc -l; }
+
+# bench_configure BUILD_DIR: a Release build directory with the bench programs, created on
+# first use (or again with REBUILD=1); an existing one only gets the bench option turned on.
+bench_configure() {
+  local build=$1
+  if [[ ! -f "$build/CMakeCache.txt" || -n "${REBUILD:-}" ]]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRACKSMITH_BUILD_TESTS=OFF \
+      -DRACKSMITH_BUILD_BENCH=ON \
+      ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
+  else
+    cmake -DRACKSMITH_BUILD_BENCH=ON "$build" >/dev/null
+  fi
+}

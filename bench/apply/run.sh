@@ -19,13 +19,7 @@ conc=${CONCURRENCY:-32}
 work=$(mktemp -d /tmp/racksmith-apply-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -f "$build/CMakeCache.txt" || -n "${REBUILD:-}" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRACKSMITH_BUILD_TESTS=OFF \
-    -DRACKSMITH_BUILD_BENCH=ON \
-    ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
-else
-  cmake -DRACKSMITH_BUILD_BENCH=ON "$build" >/dev/null
-fi
+bench_configure "$build"
 ninja -C "$build" -j"${JOBS:-2}" apply_bench >/dev/null
 bench=$build/bench/apply_bench
 

@@ -12,13 +12,7 @@ runs=${2:-7}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -f "$build/CMakeCache.txt" || -n "${REBUILD:-}" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRACKSMITH_BUILD_TESTS=OFF \
-    -DRACKSMITH_BUILD_BENCH=ON \
-    ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
-else
-  cmake -DRACKSMITH_BUILD_BENCH=ON "$build" >/dev/null
-fi
+bench_configure "$build"
 # seed_state writes records through the Store API (not a racksmith command).
 ninja -C "$build" -j"${JOBS:-2}" racksmith seed_state >/dev/null
 cp "$build/bench/seed_state" "$work/seed_state"

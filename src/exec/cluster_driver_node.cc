@@ -458,8 +458,16 @@ GuardResult GuardImage(StepRun& run) {
       run.Disconnect();
       return false;
     }
+    if (probe.ok() && probe->exit_status != 0) {
+      // sshd answers but the system behind it is not up yet (mid-install, root not there).
+      last = {GuardVerdict::kUnknown, "the node answers SSH but cannot run a command yet: " +
+                                          FirstLines(probe->stderr_text)};
+      return false;
+    }
     last = GuardHash(run, kImageMarker, false);
-    return true;
+    // A marker that cannot be read yet is no verdict for a step that reimages: wait (up to
+    // the boot timeout) for the node to settle rather than fail it.
+    return last.verdict != GuardVerdict::kUnknown;
   });
   return last;
 }

@@ -193,6 +193,14 @@ std::optional<StepOutcome> WaitForNewBoot(StepRun& run, const std::string& befor
   std::string last = "no answer yet";
   std::string conflict;
   int64_t start = run.NowMs();
+  // Without the boot id from before the reset, an answer may still come from the boot the
+  // reset is about to end (it came up just before the reset, or the reset has not taken
+  // effect yet): trust a boot id only once the node was seen down, or once it has answered
+  // with the same id for a grace period.
+  bool seen_down = !before.empty();
+  const int64_t grace_ms = std::min<int64_t>(30'000, timeout_ms / 4);
+  std::string first_id;
+  int64_t first_at = 0;
   WaitEnd end = PollUntil(run, timeout_ms, [&] {
     run.Disconnect();  // a fresh connection: the pooled one died with the old boot
     Result<std::string> id = ReadBootId(run);
@@ -202,11 +210,22 @@ std::optional<StepOutcome> WaitForNewBoot(StepRun& run, const std::string& befor
         return true;
       }
       last = id.error().message();
+      seen_down = true;
       return false;
     }
     if (*id == before) {
       last = "still the boot from before (" + before.substr(0, 8) + ")";
       return false;
+    }
+    if (!seen_down) {
+      if (*id != first_id) {
+        first_id = *id;
+        first_at = run.NowMs();
+      }
+      if (run.NowMs() - first_at < grace_ms) {
+        last = "answering with boot " + id->substr(0, 8) + ", not yet seen down since the reset";
+        return false;
+      }
     }
     *boot_id = *id;
     return true;

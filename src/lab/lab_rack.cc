@@ -131,6 +131,7 @@ Result<std::vector<LabNodeSpec>> NodesFromInventory(const inventory::Inventory& 
     n.nvswitch = node.hardware.nvswitch;
     n.memory_gib = node.hardware.memory_gib;
     n.cpus = node.hardware.cpus;
+    for (const auto& d : node.hardware.drives) n.drives.push_back({d.type, d.count, d.size_gb});
     auto get = [](const auto& m, const char* k, std::string* out) {
       auto it = m.find(k);
       if (it != m.end() && !it->second.empty()) *out = it->second;
@@ -210,7 +211,8 @@ Status LabRack::Prepare(const LabSettings& settings, const std::vector<LabNodeSp
   // The fresh image every node starts from, and returns to when reimaged.
   fs::path image = dir / "image";
   if (!fs::exists(image / "etc")) {
-    for (const char* d : {"var/lib", "var/log", "opt", "usr/local", "home", "root", "tmp", "mnt"})
+    for (const char* d :
+         {"var/lib", "var/log", "opt", "usr/local/bin", "home", "root", "tmp", "mnt"})
       fs::create_directories(image / d, ec);
     if (!RunQuiet({"cp", "-a", "/etc", (image / "etc").string()}))
       return IoError("cannot copy /etc into the lab image " + image.string());
@@ -228,6 +230,11 @@ Status LabRack::Prepare(const LabSettings& settings, const std::vector<LabNodeSp
     s = WriteAtomic(image / "etc/apt/sources.list.d/cuda-ubuntu2204-x86_64.list",
                     "deb [signed-by=/usr/share/keyrings/cuda-archive-keyring.gpg] "
                     "https://developer.download.nvidia.com/compute/cuda/repos/ubuntu2204/x86_64/ /\n");
+    if (!s.ok()) return s;
+    // ... and NVIDIA's container toolkit repository, for playbooks/container-runtime.yaml.
+    s = WriteAtomic(image / "etc/apt/sources.list.d/nvidia-container-toolkit.list",
+                    "deb [signed-by=/etc/apt/keyrings/nvidia-container-toolkit.gpg] "
+                    "https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n");
     if (!s.ok()) return s;
   }
   json models = GpuModels();
@@ -467,6 +474,13 @@ bool RunQuiet(const std::vector<std::string>& argv) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+static json DrivesToJson(const std::vector<LabNodeSpec::Drives>& drives) {
+  json out = json::array();
+  for (const auto& d : drives)
+    out.push_back({{"type", d.type}, {"count", d.count}, {"size_gb", d.size_gb}});
+  return out;
+}
+
 json SpecToJson(const LabNodeSpec& n) {
   return json{{"name", n.name},
               {"ip", n.ip},
@@ -480,6 +494,7 @@ json SpecToJson(const LabNodeSpec& n) {
               {"nvswitch", n.nvswitch},
               {"memory_gib", n.memory_gib},
               {"cpus", n.cpus},
+              {"drives", DrivesToJson(n.drives)},
               {"bios_version", n.bios_version},
               {"bmc_version", n.bmc_version},
               {"driver_version", n.driver_version},
@@ -500,6 +515,8 @@ LabNodeSpec SpecFromJson(const json& j) {
   n.nvswitch = j.value("nvswitch", false);
   n.memory_gib = j.value("memory_gib", 0);
   n.cpus = j.value("cpus", 0);
+  for (const auto& d : j.value("drives", json::array()))
+    n.drives.push_back({d.value("type", ""), d.value("count", 1), d.value("size_gb", int64_t{0})});
   n.bios_version = j.value("bios_version", "");
   n.bmc_version = j.value("bmc_version", "");
   n.driver_version = j.value("driver_version", "");

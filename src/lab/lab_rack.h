@@ -43,6 +43,12 @@ struct LabNodeSpec {
   bool nvswitch = false;
   int memory_gib = 0;
   int cpus = 0;
+  struct Drives {
+    std::string type;  // nvme, ssd, hdd
+    int count = 1;
+    int64_t size_gb = 0;
+  };
+  std::vector<Drives> drives;
   std::string bios_version = "2.19.1";
   std::string bmc_version = "7.10.30.00";
   std::string driver_version = "550.127.05";

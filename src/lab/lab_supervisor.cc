@@ -148,6 +148,19 @@ class Supervisor {
       sn.bios_version = spec.bios_version;
       sn.bmc_version = spec.bmc_version;
       sn.initial_power = "On";
+      for (const auto& d : spec.drives) {
+        for (int i = 0; i < d.count; ++i) {
+          SimDrive sd;
+          bool hdd = d.type == "hdd";
+          sd.media_type = hdd ? "HDD" : "SSD";
+          sd.protocol = d.type == "nvme" ? "NVMe" : "SATA";
+          sd.capacity_bytes = d.size_gb > 0 ? d.size_gb * 1'000'000'000 : sd.capacity_bytes;
+          sd.model = std::string(d.type == "nvme" ? "Lab NVMe " : hdd ? "Lab HDD " : "Lab SSD ") +
+                     std::to_string(sd.capacity_bytes / 1'000'000'000) + "GB";
+          sd.serial = sn.serial + "-D" + std::to_string(sn.drives.size() + 1);
+          sn.drives.push_back(sd);
+        }
+      }
       json model = models.value(spec.gpu_model, json::object());
       for (int i = 0; i < spec.gpu_count; ++i) {
         SimGpu g;
@@ -374,7 +387,8 @@ class Supervisor {
         {"500", SimFault::kHttp500}, {"503", SimFault::kHttp503},
         {"hang", SimFault::kHang},   {"drop", SimFault::kDropConnection},
         {"slow", SimFault::kSlow},   {"gpu-missing", SimFault::kGpuMissing},
-        {"clear", SimFault::kNone}};
+        {"html", SimFault::kWrongContentType}, {"expire-sessions", SimFault::kExpireSessions},
+        {"reboot", SimFault::kBmcReboot},      {"clear", SimFault::kNone}};
     auto it = kFaults.find(kind);
     if (it != kFaults.end()) (void)r.sim->InjectFault(r.spec.name, it->second);
   }

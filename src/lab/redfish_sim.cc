@@ -54,19 +54,40 @@ int64_t Scaled(const Bmc& b, int64_t ms) {
   return static_cast<int64_t>(static_cast<double>(ms) / speed);
 }
 
+// The host loses power: counted (the lab's node restarts), and staged BIOS images apply.
+// REQUIRES: b.mu held.
+void LosePower(Bmc& b) {
+  ++b.power_epoch;
+  for (const auto& [component, version] : b.staged) {
+    b.firmware[component] = version;
+    SimLog(b, "OK", component + " firmware " + version + " is active");
+  }
+  b.staged.clear();
+}
+
 // Applies transitions whose time has come. REQUIRES: b.mu held.
 void Advance(Bmc& b) {
   int64_t now = SimNowMs();
   if (!b.power_next.empty() && now >= b.power_due_ms) {
-    if (b.power_next == "Off") ++b.power_epoch;
+    if (b.power_next == "Off") LosePower(b);
     b.power = b.power_next;
     b.power_next.clear();
     WriteLabFile(b, "power", b.power);
+    SimLog(b, "OK", "System power is " + b.power);
   }
   for (auto& [id, t] : b.tasks) {
-    if (!t.applied && now >= t.end_ms) {
-      b.firmware[t.component] = t.version;
-      t.applied = true;
+    if (t.applied || t.interrupted || now < t.end_ms) continue;
+    t.applied = true;
+    if (t.fails) {
+      SimLog(b, "Critical", t.name + " failed: the image is corrupt");
+    } else if (t.component == "BMC") {
+      b.firmware[t.component] = t.version;  // the BMC restarts into its new image at once
+      SimLog(b, "OK", "BMC firmware " + t.version + " is active");
+    } else if (!t.component.empty()) {
+      b.staged[t.component] = t.version;
+      SimLog(b, "OK", t.component + " firmware " + t.version + " staged; applies at the next reset");
+    } else {
+      SimLog(b, "OK", t.name + " completed");
     }
   }
 }
@@ -82,14 +103,14 @@ void ApplyReset(Bmc& b, const std::string& type) {
   if (type == "On" || type == "ForceOn") {
     if (!on) StartTransition(b, "PoweringOn", "On", b.options->power_on_ms);
   } else if (type == "ForceOff") {
-    if (b.power != "Off") ++b.power_epoch;
+    if (b.power != "Off") LosePower(b);
     b.power = "Off";
     b.power_next.clear();
     WriteLabFile(b, "power", "Off");
   } else if (type == "GracefulShutdown") {
     if (on) StartTransition(b, "PoweringOff", "Off", b.options->power_off_ms);
   } else {  // ForceRestart, GracefulRestart, PowerCycle: off at once, then boot again
-    ++b.power_epoch;
+    LosePower(b);
     WriteLabFile(b, "power", "Off");
     StartTransition(b, "PoweringOn", "On", b.options->power_on_ms);
   }
@@ -136,10 +157,16 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
                              [&] { return b.stopping; });
     if (b.stopping) return;
   }
-  if (b.fault == SimFault::kDropConnection) {
+  if (b.fault == SimFault::kDropConnection || SimNowMs() < b.down_until_ms) {
     res.set_content_provider(1000, "application/json", [](size_t, size_t, httplib::DataSink&) {
       return false;
     });  // cut off: no body
+    return;
+  }
+  if (b.fault == SimFault::kWrongContentType) {
+    res.status = 200;
+    res.set_content("<html><head><title>BMC Login</title></head><body>Please log in</body></html>",
+                    "text/html");
     return;
   }
   Advance(b);
@@ -188,7 +215,7 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
       bool found = false;
       json task = SimResource(b, task_key, &found);
       if (!found) return Reply(res, 404, ErrorBody("ResourceMissingAtURI", "No such task"));
-      return Reply(res, task.value("TaskState", "") == "Completed" ? 200 : 202, task);
+      return Reply(res, task.value("TaskState", "") == "Running" ? 202 : 200, task);
     }
     bool found = false;
     json resource = SimResource(b, key, &found);
@@ -254,13 +281,36 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     Bmc::Task t;
     t.start_ms = SimNowMs();
     t.end_ms = t.start_ms + Scaled(b, b.options->firmware_update_ms);
+    t.name = "Firmware update " + component;
     t.component = component;
     t.version = version;
+    t.fails = uri.find("corrupt") != std::string::npos;
+    if (t.fails) t.end_ms = t.start_ms + (t.end_ms - t.start_ms) / 2;
     b.tasks[id] = t;
+    SimLog(b, "OK", t.name + " to " + version + " started");
     std::string monitor = "/redfish/v1/TaskService/Tasks/" + id + "/Monitor";
     res.set_header("Location", monitor);
     bool found = false;
     return Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &found));
+  }
+  const std::string erase_suffix = "/Actions/Drive.SecureErase";
+  if (method == "POST" && key.rfind("Systems/1/Storage/1/Drives/", 0) == 0 &&
+      key.size() > erase_suffix.size() &&
+      key.compare(key.size() - erase_suffix.size(), erase_suffix.size(), erase_suffix) == 0) {
+    std::string drive = key.substr(0, key.size() - erase_suffix.size());
+    bool found = false;
+    SimResource(b, drive, &found);
+    if (!found) return Reply(res, 404, ErrorBody("ResourceMissingAtURI", "No drive " + drive));
+    std::string id = std::to_string(b.next_task++);
+    Bmc::Task t;
+    t.start_ms = SimNowMs();
+    t.end_ms = t.start_ms + Scaled(b, b.options->erase_ms);
+    t.name = "Secure erase " + drive.substr(drive.rfind('/') + 1);
+    b.tasks[id] = t;
+    SimLog(b, "Warning", t.name + " started");
+    res.set_header("Location", "/redfish/v1/TaskService/Tasks/" + id + "/Monitor");
+    bool task_found = false;
+    return Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &task_found));
   }
   Reply(res, method == "POST" || method == "PATCH" ? 405 : 404,
         ErrorBody("ResourceMissingAtURI", method + " is not supported at " + req.path));
@@ -315,7 +365,8 @@ Status RedfishSim::AddNode(const SimNode& node) {
   }
   if (!b->server->is_valid())
     return IoError("simulated BMC " + node.name + ": cannot load the TLS certificate or key");
-  b->server->new_task_queue = [] { return new httplib::ThreadPool(4); };
+  const size_t threads = static_cast<size_t>(std::max(1, options_.threads_per_bmc));
+  b->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   b->server->set_tcp_nodelay(true);
   b->server->set_keep_alive_max_count(1000);  // real BMCs keep connections open too
   Bmc* raw = b.get();
@@ -361,8 +412,22 @@ Status RedfishSim::InjectFault(const std::string& node, SimFault fault, int coun
   if (!b) return NotFound("no simulated node " + node);
   {
     std::lock_guard<std::mutex> lock(b->mu);
-    b->fault = fault;
-    b->fault_count = count;
+    Advance(*b);
+    if (fault == SimFault::kExpireSessions || fault == SimFault::kBmcReboot) {
+      b->sessions.clear();  // one-shot events; the standing fault stays as it was
+      if (fault == SimFault::kBmcReboot) {
+        b->down_until_ms = SimNowMs() + Scaled(*b, b->options->bmc_reboot_ms);
+        for (auto& [id, t] : b->tasks)
+          if (!t.applied) t.interrupted = true;
+        SimLog(*b, "Warning", "The BMC restarted");
+      } else {
+        SimLog(*b, "OK", "All sessions expired");
+      }
+    } else {
+      b->fault = fault;
+      b->fault_count = count;
+      if (fault == SimFault::kGpuMissing) SimLog(*b, "Critical", "A GPU is no longer detected");
+    }
   }
   b->fault_changed.notify_all();
   return Status::Ok();

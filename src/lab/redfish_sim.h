@@ -13,7 +13,13 @@
 //   written to <lab_dir>/nodes/<node>/power ("On" or "Off", read by the lab's SSH nodes) and
 //   a boot override to <lab_dir>/nodes/<node>/boot_override ("Pxe Once", "None Disabled").
 // - Faults are injected per node: HTTP 500/503 answers, a hung BMC, dropped connections, a
-//   GPU that falls off the bus, slow answers.
+//   GPU that falls off the bus, slow answers, HTML instead of JSON, expired sessions, a BMC
+//   that restarts in the middle of a task.
+// - Firmware: SimpleUpdate starts a task that progresses; an image whose name contains
+//   "corrupt" fails at half way (TaskState Exception). A BMC image applies when its task
+//   completes (the BMC restarts itself); a BIOS image is staged and applies at the host's
+//   next loss of power (ForceRestart, PowerCycle, ForceOff + On), as real BIOSes do.
+// - Each power change, firmware task and fault is written to the system's SEL log service.
 // - The lab's supervisor (lab_rack.cc) shares power with the node through PowerState,
 //   PowerEpoch (counts every loss of power) and TakeBootOverride (the target of the boot
 //   that is starting; a "Once" override is consumed).
@@ -38,6 +44,14 @@ struct SimGpu {
   int64_t memory_mib = 81920;
 };
 
+struct SimDrive {
+  std::string model = "Lab NVMe 1.92TB";
+  std::string serial;
+  int64_t capacity_bytes = 1'920'383'410'176;
+  std::string media_type = "SSD";  // SSD or HDD
+  std::string protocol = "NVMe";   // NVMe, SATA, SAS
+};
+
 struct SimNode {
   std::string name;
   std::string address = "127.0.0.1";
@@ -50,6 +64,7 @@ struct SimNode {
   int cores_per_cpu = 32;
   int memory_gib = 256;
   std::vector<SimGpu> gpus;
+  std::vector<SimDrive> drives;
   std::string mac = "02:00:00:00:00:01";
   std::string bios_version = "2.19.1";
   std::string bmc_version = "7.10.30.00";
@@ -66,7 +81,12 @@ struct SimOptions {
   int64_t power_on_ms = 5'000;
   int64_t power_off_ms = 3'000;  // graceful shutdown
   int64_t firmware_update_ms = 20'000;
+  int64_t erase_ms = 10'000;       // Drive.SecureErase
+  int64_t bmc_reboot_ms = 30'000;  // SimFault::kBmcReboot: how long the BMC is away
   int64_t slow_ms = 3'000;  // added latency of SimFault::kSlow (not scaled by speed)
+  /// Worker threads of each BMC's server: a kept-alive connection holds one. Real BMCs
+  /// serve a handful of clients at once; bench/redfish runs 1,000 BMCs with 2.
+  int threads_per_bmc = 4;
 };
 
 enum class SimFault {
@@ -77,6 +97,10 @@ enum class SimFault {
   kDropConnection,  // the answer is cut off after the headers
   kGpuMissing,      // the last GPU is gone from the tree
   kSlow,            // every answer is delayed by SimOptions::slow_ms
+  kWrongContentType,  // answers 200 with an HTML login page instead of JSON
+  kExpireSessions,    // once: every session ends (as after the BMC's idle timeout)
+  kBmcReboot,         // once: the BMC restarts: for bmc_reboot_ms/speed every connection is
+                      // cut, then sessions are gone and running tasks are Interrupted
 };
 
 class RedfishSim {

@@ -45,14 +45,30 @@ struct RedfishSim::Bmc {
   struct Task {
     int64_t start_ms = 0;
     int64_t end_ms = 0;
-    std::string component;  // "BIOS" or "BMC"
+    std::string name;       // "Firmware update BIOS", "Secure erase Disk.1"
+    std::string component;  // "BIOS" or "BMC"; empty for an erase
     std::string version;
-    bool applied = false;
+    bool fails = false;        // ends in Exception at half way
+    bool applied = false;      // its effect happened (or was staged)
+    bool interrupted = false;  // the BMC restarted while it ran
   };
   std::map<std::string, Task> tasks;  // id -> task
   int next_task = 1;
   std::map<std::string, std::string> firmware;  // component -> version
+  std::map<std::string, std::string> staged;    // component -> version at the next power loss
+  int64_t down_until_ms = 0;                    // kBmcReboot: connections cut until then
+  struct LogEntry {
+    int id = 0;
+    std::string created;  // ISO 8601, UTC
+    std::string severity;  // OK, Warning, Critical
+    std::string message;
+  };
+  std::vector<LogEntry> sel;  // newest last, at most 200
+  int next_log = 1;
 };
+
+/// Appends an entry to the BMC's SEL. REQUIRES: bmc.mu held.
+void SimLog(RedfishSim::Bmc& bmc, const std::string& severity, const std::string& message);
 
 /// Milliseconds on the monotonic clock.
 int64_t SimNowMs();

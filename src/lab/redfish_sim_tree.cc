@@ -1,6 +1,8 @@
 // The Redfish tree of a simulated BMC, built from its SimNode and state, shaped like the
 // DMTF public-rackmount1/public-tower mockups.
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "lab/redfish_sim_internal.h"
 
@@ -65,7 +67,10 @@ json System(const RedfishSim::Bmc& b) {
          {"None", "Pxe", "Cd", "Hdd", "Usb", "BiosSetup", "UefiTarget"}},
         {"BootSourceOverrideMode@Redfish.AllowableValues", {"Legacy", "UEFI"}}}},
       {"Processors", Ref("Systems/1/Processors")},
+      {"Memory", Ref("Systems/1/Memory")},
+      {"Storage", Ref("Systems/1/Storage")},
       {"EthernetInterfaces", Ref("Systems/1/EthernetInterfaces")},
+      {"LogServices", Ref("Systems/1/LogServices")},
       {"Links", {{"Chassis", {Ref("Chassis/1")}}, {"ManagedBy", {Ref("Managers/BMC")}}}},
       {"Actions",
        {{"#ComputerSystem.Reset",
@@ -80,17 +85,68 @@ json Task(const RedfishSim::Bmc::Task& t, const std::string& id) {
   bool done = now >= t.end_ms;
   int64_t span = std::max<int64_t>(1, t.end_ms - t.start_ms);
   int pct = done ? 100 : static_cast<int>((now - t.start_ms) * 100 / span);
+  std::string state = "Running", status = "OK";
+  json messages = json::array();
+  auto message = [](const std::string& id, const std::string& text) {
+    return json{{"MessageId", id}, {"Message", text}, {"Severity", "Critical"}};
+  };
+  if (t.interrupted) {
+    state = "Interrupted";
+    status = "Critical";
+    messages.push_back(message("TaskEvent.1.0.TaskAborted",
+                               "The BMC restarted while the task was running"));
+  } else if (done && t.fails) {
+    state = "Exception";
+    status = "Critical";
+    pct = 50;
+    messages.push_back(message("Update.1.0.VerificationFailed",
+                               "The image failed verification: checksum mismatch"));
+  } else if (done) {
+    state = "Completed";
+  }
   return json{{"@odata.id", std::string(kRoot) + "/TaskService/Tasks/" + id},
               {"@odata.type", "#Task.v1_7_0.Task"},
               {"Id", id},
-              {"Name", "Firmware update " + t.component},
-              {"TaskState", done ? "Completed" : "Running"},
-              {"TaskStatus", "OK"},
+              {"Name", t.name},
+              {"TaskState", state},
+              {"TaskStatus", status},
               {"PercentComplete", pct},
-              {"Messages", json::array()}};
+              {"Messages", messages}};
+}
+
+// 16 DIMMs share the memory; fewer when it is small (at least 8 GiB each).
+int DimmCount(const SimNode& n) { return std::clamp(n.memory_gib / 8, 1, 16); }
+
+std::string DriveId(size_t i) { return "Disk." + std::to_string(i + 1); }
+
+json Drive(const SimNode& n, size_t i) {
+  const SimDrive& d = n.drives[i];
+  std::string path = std::string(kRoot) + "/Systems/1/Storage/1/Drives/" + DriveId(i);
+  return json{{"@odata.id", path},
+              {"@odata.type", "#Drive.v1_17_0.Drive"},
+              {"Id", DriveId(i)},
+              {"Name", "Drive " + std::to_string(i + 1)},
+              {"Model", d.model},
+              {"SerialNumber", d.serial},
+              {"CapacityBytes", d.capacity_bytes},
+              {"MediaType", d.media_type},
+              {"Protocol", d.protocol},
+              {"Status", Ok()},
+              {"Actions",
+               {{"#Drive.SecureErase", {{"target", path + "/Actions/Drive.SecureErase"}}}}}};
 }
 
 }  // namespace
+
+void SimLog(RedfishSim::Bmc& b, const std::string& severity, const std::string& message) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char created[32];
+  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  b.sel.push_back({b.next_log++, created, severity, message});
+  if (b.sel.size() > 200) b.sel.erase(b.sel.begin());
+}
 
 int64_t SimNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -145,6 +201,63 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
                 {"SerialNumber", g.serial},
                 {"MemorySummary", {{"TotalMemorySizeMiB", g.memory_mib}}},
                 {"Status", Ok()}};
+  }
+  if (key == "Systems/1/Memory") {
+    std::vector<std::string> members;
+    for (int i = 1; i <= DimmCount(n); ++i) members.push_back(key + "/DIMM" + std::to_string(i));
+    return Collection(key, "Memory", members);
+  }
+  if (key.rfind("Systems/1/Memory/DIMM", 0) == 0) {
+    int i = std::atoi(key.c_str() + 21);
+    if (i < 1 || i > DimmCount(n)) return *found = false, json();
+    return json{{"@odata.id", std::string(kRoot) + "/" + key},
+                {"Id", "DIMM" + std::to_string(i)},
+                {"MemoryDeviceType", "DDR5"},
+                {"CapacityMiB", n.memory_gib * 1024 / DimmCount(n)},
+                {"OperatingSpeedMhz", 4800},
+                {"Status", Ok()}};
+  }
+  if (key == "Systems/1/Storage") return Collection(key, "Storage", {key + "/1"});
+  if (key == "Systems/1/Storage/1") {
+    json drives = json::array();
+    for (size_t i = 0; i < n.drives.size(); ++i)
+      drives.push_back(Ref("Systems/1/Storage/1/Drives/" + DriveId(i)));
+    return json{{"@odata.id", std::string(kRoot) + "/" + key},
+                {"@odata.type", "#Storage.v1_15_0.Storage"},
+                {"Id", "1"},
+                {"Name", "Storage controller"},
+                {"Drives", drives},
+                {"Drives@odata.count", drives.size()},
+                {"Status", Ok()}};
+  }
+  if (key.rfind("Systems/1/Storage/1/Drives/", 0) == 0) {
+    std::string id = key.substr(27);
+    for (size_t i = 0; i < n.drives.size(); ++i)
+      if (DriveId(i) == id) return Drive(n, i);
+    return *found = false, json();
+  }
+  if (key == "Systems/1/LogServices") return Collection(key, "LogService", {key + "/SEL"});
+  if (key == "Systems/1/LogServices/SEL")
+    return json{{"@odata.id", std::string(kRoot) + "/" + key},
+                {"@odata.type", "#LogService.v1_4_0.LogService"},
+                {"Id", "SEL"},
+                {"Name", "System Event Log"},
+                {"Entries", Ref(key + "/Entries")}};
+  if (key == "Systems/1/LogServices/SEL/Entries") {
+    json members = json::array();
+    for (const auto& e : b.sel)
+      members.push_back(json{{"@odata.id", std::string(kRoot) + "/" + key + "/" +
+                                               std::to_string(e.id)},
+                             {"Id", std::to_string(e.id)},
+                             {"EntryType", "SEL"},
+                             {"Created", e.created},
+                             {"Severity", e.severity},
+                             {"Message", e.message}});
+    return json{{"@odata.id", std::string(kRoot) + "/" + key},
+                {"@odata.type", "#LogEntryCollection.LogEntryCollection"},
+                {"Name", "System Event Log Entries"},
+                {"Members", members},
+                {"Members@odata.count", members.size()}};
   }
   if (key == "Systems/1/EthernetInterfaces")
     return Collection(key, "EthernetInterface", {key + "/1"});

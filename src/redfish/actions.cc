@@ -1,6 +1,7 @@
 #include "redfish/actions.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <thread>
@@ -98,6 +99,7 @@ Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskW
   Json task = started.body;
   bmc::TaskProgress last;
   int polls = 0;
+  int64_t away_since = 0;  // when the BMC stopped answering; 0 while it answers
   for (;;) {
     bmc::TaskProgress now;
     now.state = Str(task, "TaskState");
@@ -127,7 +129,30 @@ Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskW
     ++polls;
     std::this_thread::sleep_for(std::chrono::milliseconds(pause));
     Result<WriteResult> polled = client.Poll(monitor);
-    if (!polled.ok()) return polled.error().WithContext(what);
+    if (!polled.ok()) {
+      // A BMC restarting (often its own firmware update) cuts connections for minutes; the
+      // task may still be there when it is back. The client has already retried.
+      ErrorCode code = polled.error().code();
+      if (code != ErrorCode::kUnreachable && code != ErrorCode::kTimeout)
+        return polled.error().WithContext(what);
+      int64_t t = NowMs();
+      if (away_since == 0) {
+        away_since = t;
+        spdlog::warn("{}: {}: the BMC stopped answering while the task ran ({}); waiting up to "
+                     "{} s for it to come back",
+                     ep, what, polled.error().message(), wait.away_ms / 1000);
+      }
+      if (t - away_since >= wait.away_ms || t >= deadline)
+        return Error(code, ep + ": " + what + ": the BMC did not answer for " +
+                               std::to_string((t - away_since) / 1000) +
+                               " s while the task ran: " + polled.error().message());
+      continue;
+    }
+    away_since = 0;
+    if (polled->status == 404)
+      return Error(ErrorCode::kNotFound,
+                   ep + ": " + what + ": the BMC no longer knows the task " + monitor +
+                       " (HTTP 404; it may have restarted and lost it): check the result by hand");
     if (polled->status == 202) {
       task = polled->body;
       continue;

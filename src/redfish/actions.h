@@ -36,6 +36,9 @@ bool IsAllowed(const ActionRef& action, const std::string& value);
 struct TaskWait {
   int64_t timeout_ms = 3'600'000;
   int64_t poll_interval_ms = 2'000;
+  /// How long the BMC may stop answering while a task runs (BMCs restart during their own
+  /// firmware update) before following it fails; never past timeout_ms.
+  int64_t away_ms = 600'000;
 };
 
 Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskWait& wait,

@@ -34,6 +34,14 @@ lab::SimNode GpuNode(const std::string& name, int host) {
   return n;
 }
 
+redfish::Target TargetOf(const lab::RedfishSim& sim, const std::string& node) {
+  redfish::Target t;
+  t.url = sim.Url(node);
+  t.username = "admin";
+  t.password = "lab-pw";
+  return t;
+}
+
 struct Lab {
   TempDir dir;
   lab::RedfishSim sim;
@@ -58,11 +66,7 @@ struct Lab {
     for (int i = 1; i <= 3; ++i) REQUIRE(sim.AddNode(GpuNode("n" + std::to_string(i), i)).ok());
   }
   std::unique_ptr<bmc::Bmc> Connect(const std::string& node) {
-    redfish::Target t;
-    t.url = sim.Url(node);
-    t.username = "admin";
-    t.password = "lab-pw";
-    return fleet.Connect(t);
+    return fleet.Connect(TargetOf(sim, node));
   }
 };
 
@@ -116,21 +120,128 @@ TEST_CASE("Boot override and virtual media change the simulated BMC", "[lab]") {
   CHECK((*slots)[0].image == "http://127.0.0.1/os.iso");
 }
 
-TEST_CASE("A firmware update runs as a task and changes the reported version", "[lab]") {
+std::string FirmwareOf(bmc::Bmc& bmc, const std::string& id) {
+  auto fw = bmc.ListFirmware();
+  REQUIRE(fw.ok());
+  for (const auto& c : *fw)
+    if (c.id == id) return c.version;
+  return "";
+}
+
+TEST_CASE("A BIOS update runs as a task and applies only at the host's next reset", "[lab]") {
   Lab lab;
   auto bmc = lab.Connect("n1");
+  REQUIRE(bmc->Reset(bmc::ResetType::kOn, Quick()).ok());
   bmc::FirmwareUpdate u;
   u.image_uri = "http://127.0.0.1/fw/bios-2.20.1.bin";
   u.timeout_ms = 5'000;
   int updates = 0;
   REQUIRE(bmc->UpdateFirmware(u, [&](const bmc::TaskProgress&) { ++updates; }).ok());
   CHECK(updates >= 2);
-  auto fw = bmc->ListFirmware();
-  REQUIRE(fw.ok());
-  bool bios = false;
-  for (const auto& c : *fw)
-    if (c.id == "BIOS") bios = c.version == "2.20.1";
-  CHECK(bios);
+  CHECK(FirmwareOf(*bmc, "BIOS") == "2.19.1");  // staged, not active
+  REQUIRE(bmc->Reset(bmc::ResetType::kForceRestart, Quick()).ok());
+  CHECK(FirmwareOf(*bmc, "BIOS") == "2.20.1");
+  auto log = bmc->GetLogEntries(50);
+  REQUIRE(log.ok());
+  std::string all;
+  for (const auto& e : *log) all += e.message + "\n";
+  CHECK_THAT(all, Catch::Contains("BIOS firmware 2.20.1 staged"));
+  CHECK_THAT(all, Catch::Contains("BIOS firmware 2.20.1 is active"));
+}
+
+TEST_CASE("A BMC update applies when its task ends and a corrupt image fails the task", "[lab]") {
+  Lab lab;
+  auto bmc = lab.Connect("n2");
+  bmc::FirmwareUpdate u;
+  u.image_uri = "http://127.0.0.1/fw/bmc-7.20.00.00.bin";
+  u.timeout_ms = 5'000;
+  REQUIRE(bmc->UpdateFirmware(u, nullptr).ok());
+  CHECK(FirmwareOf(*bmc, "BMC") == "7.20.00.00");
+  u.image_uri = "http://127.0.0.1/fw/bmc-corrupt-7.30.00.00.bin";
+  Status s = bmc->UpdateFirmware(u, nullptr);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message(), Catch::Contains("Exception"));
+  CHECK_THAT(s.error().message(), Catch::Contains("checksum mismatch"));
+  CHECK(FirmwareOf(*bmc, "BMC") == "7.20.00.00");
+}
+
+TEST_CASE("The tree has the node's drives, DIMMs and a SEL, and drives can be erased", "[lab]") {
+  lab::SimOptions o = Lab::Options("");
+  lab::RedfishSim sim(o);
+  lab::SimNode n = GpuNode("d1", 20);
+  n.memory_gib = 512;
+  for (int i = 0; i < 2; ++i) {
+    lab::SimDrive d;
+    d.serial = "NVME" + std::to_string(i);
+    n.drives.push_back(d);
+  }
+  REQUIRE(sim.AddNode(n).ok());
+  redfish::RedfishFleet fleet(Lab::Fast());
+  auto bmc = fleet.Connect(TargetOf(sim, "d1"));
+  auto hw = bmc->GetHardware();
+  REQUIRE(hw.ok());
+  REQUIRE(hw->drives.size() == 2);
+  CHECK(hw->drives[1].serial == "NVME1");
+  CHECK(hw->drives[1].protocol == "NVMe");
+  CHECK(hw->drives[1].secure_erase);
+  CHECK(hw->memory_gib == Approx(512));
+  REQUIRE(bmc->SecureEraseDrive(hw->drives[0].odata_id, nullptr).ok());
+  auto log = bmc->GetLogEntries(10);
+  REQUIRE(log.ok());
+  REQUIRE_FALSE(log->empty());
+  CHECK(log->back().message == "Secure erase Disk.1 completed");
+  CHECK(log->back().log == "SEL");
+}
+
+TEST_CASE("Expired sessions are logged into again without the caller noticing", "[lab]") {
+  Lab lab;
+  auto bmc = lab.Connect("n3");
+  REQUIRE(bmc->GetPowerState().ok());
+  int64_t before = lab.sim.Requests("n3");
+  REQUIRE(lab.sim.InjectFault("n3", lab::SimFault::kExpireSessions).ok());
+  CHECK(lab.sim.LiveSessions("n3") == 0);
+  REQUIRE(bmc->GetPowerState().ok());
+  CHECK(lab.sim.LiveSessions("n3") == 1);
+  // The 401, the new login and the request again; no error reached the caller.
+  CHECK(lab.sim.Requests("n3") - before >= 3);
+}
+
+TEST_CASE("A BMC that restarts during a firmware task ends it with a clear error", "[lab]") {
+  lab::SimOptions o = Lab::Options("");
+  o.firmware_update_ms = 60'000;  // 1.2 s at speed 50
+  o.bmc_reboot_ms = 10'000;       // 200 ms away
+  lab::RedfishSim sim(o);
+  REQUIRE(sim.AddNode(GpuNode("r1", 21)).ok());
+  redfish::RedfishFleet fleet(Lab::Fast());
+  auto bmc = fleet.Connect(TargetOf(sim, "r1"));
+  std::thread reboot([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    (void)sim.InjectFault("r1", lab::SimFault::kBmcReboot);
+  });
+  bmc::FirmwareUpdate u;
+  u.image_uri = "http://127.0.0.1/fw/bios-2.21.0.bin";
+  u.timeout_ms = 10'000;
+  auto start = std::chrono::steady_clock::now();
+  Status s = bmc->UpdateFirmware(u, nullptr);
+  reboot.join();
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message(), Catch::Contains("Interrupted"));
+  CHECK_THAT(s.error().message(), Catch::Contains("The BMC restarted"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  // Nothing was staged: a restart does not bring the new BIOS.
+  REQUIRE(bmc->Reset(bmc::ResetType::kForceRestart, Quick()).ok());
+  CHECK(FirmwareOf(*bmc, "BIOS") == "2.19.1");
+}
+
+TEST_CASE("An HTML page instead of JSON is a clear error naming the content type", "[lab]") {
+  Lab lab;
+  auto bmc = lab.Connect("n1");
+  REQUIRE(bmc->GetPowerState().ok());
+  REQUIRE(lab.sim.InjectFault("n1", lab::SimFault::kWrongContentType).ok());
+  auto power = bmc->GetPowerState();
+  REQUIRE_FALSE(power.ok());
+  CHECK_THAT(power.error().message(), Catch::Contains("text/html"));
+  CHECK_THAT(power.error().message(), Catch::Contains(lab.sim.Url("n1")));
 }
 
 TEST_CASE("Injected faults: 503 is retried, a missing GPU shows, a hang times out", "[lab]") {

@@ -160,6 +160,9 @@ PACKAGE_UNITS = {
     "nvidia-persistenced": ("nvidia-driver-", "nvidia-compute-utils-"),
     "nvidia-fabricmanager": ("nvidia-fabricmanager-",),
     "slurmd": ("slurmd", "slurm-wlm"),
+    "nvidia-dcgm": ("datacenter-gpu-manager",),
+    "docker": ("docker.io", "docker-ce"),
+    "node_exporter": ("golang-github-prometheus-node-exporter",),
 }
 
 

@@ -1,7 +1,7 @@
 // `racksmith template render`: renders a Jinja2-compatible template with variables from
 // YAML/JSON files and --set key=value pairs, and with --node NODE the node's full inventory
-// context as `node` (plus `inventory_hostname`), the same variables a playbook's template
-// task sees.
+// context as `node` (plus `inventory_hostname`, `nodes` and `site`), the same variables a
+// playbook's template task sees.
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
@@ -77,6 +77,13 @@ int Render(const CliContext& cli, const RenderOptions& opt) {
       return kExitUsage;
     }
     // Secrets are references in the context, never values (inventory::NodeContext).
+    // As a playbook's tasks see them: `site`, `nodes` (every node, for slurm.conf), `node`.
+    ctx["site"] = inv->site;
+    OJson all = OJson::array();
+    for (const auto& n : inv->nodes) {
+      all.push_back(OJson::parse(inventory::NodeContext(*inv, n).dump()));
+    }
+    ctx["nodes"] = std::move(all);
     ctx["node"] = OJson::parse(inventory::NodeContext(*inv, *node).dump());
     ctx["inventory_hostname"] = node->name;
   }
@@ -136,8 +143,8 @@ void AddTemplateCommand(CLI::App& app, CliContext& ctx) {
   render->add_option("-o,--output", opts->out, "Write to this file instead of stdout");
   render->add_option("--node", opts->node,
                      "Render for this inventory node: its full context is `node` (node.ip, "
-                     "node.hardware.gpus.count, ...) and `inventory_hostname` its name; "
-                     "--vars and --set apply on top");
+                     "node.hardware.gpus.count, ...), `inventory_hostname` its name, `nodes` every "
+                     "node and `site`, as playbooks see them; --vars and --set apply on top");
   render->callback([&ctx, opts] { ctx.action = [&ctx, opts] { return Render(ctx, *opts); }; });
 }
 

@@ -126,6 +126,9 @@ bool ArgBool(const Json& args, const char* key, bool fallback);
 /// An integer from a number or a numeric string; `fallback` when absent or not a number.
 int64_t ArgInt(const Json& args, const char* key, int64_t fallback);
 std::vector<std::string> ArgList(const Json& args, const char* key);
+/// Like ArgList, but a string is one item, never split on commas: for expressions such as
+/// assert's `that`, where "a in ['x', 'y']" is one expression and only a YAML list gives several.
+std::vector<std::string> ArgItems(const Json& args, const char* key);
 /// A mode written as octal digits ("0644", 644, "755"); nullopt when absent, -1 if invalid.
 std::optional<int> ArgMode(const Json& args, const char* key);
 /// Resolves a controller-side source path: absolute, else `dir`/files/PATH, then `dir`/PATH,

@@ -95,7 +95,7 @@ ModuleResult RunShell(ModuleContext& ctx, const Json& args) {
 
 void ValidateAssert(const Json& args, const std::string&, TemplateCache& cache,
                     std::vector<Error>* problems) {
-  for (const auto& expr : ArgList(args, "that")) {
+  for (const auto& expr : ArgItems(args, "that")) {
     auto t = CompileExpression(cache, expr);
     if (!t.ok()) problems->push_back(InvalidInput("in `that`: " + t.error().message()));
   }
@@ -103,7 +103,7 @@ void ValidateAssert(const Json& args, const std::string&, TemplateCache& cache,
 
 ModuleResult RunAssert(ModuleContext& ctx, const Json& args) {
   ModuleResult r;
-  for (const auto& expr : ArgList(args, "that")) {
+  for (const auto& expr : ArgItems(args, "that")) {
     auto v = EvaluateExpression(*ctx.playbook.templates, expr, ctx.vars);
     if (!v.ok()) {
       r.failed = true;

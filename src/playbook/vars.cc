@@ -187,6 +187,12 @@ std::vector<std::string> ArgList(const Json& args, const char* key) {
   return out;
 }
 
+std::vector<std::string> ArgItems(const Json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || !it->is_string()) return ArgList(args, key);
+  return {it->get<std::string>()};
+}
+
 std::optional<int> ArgMode(const Json& args, const char* key) {
   auto it = args.find(key);
   if (it == args.end() || it->is_null()) return std::nullopt;

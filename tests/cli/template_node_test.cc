@@ -62,6 +62,17 @@ TEST_CASE("template render --node shows secrets as references, never values", "[
   CHECK(r.out.find("hunter2") == std::string::npos);
 }
 
+TEST_CASE("template render --node also gives every node as nodes and the site", "[cli][template]") {
+  Site s;
+  std::string t = s.Template(
+      "{{ site }}: {{ nodes | map(attribute='name') | list | hostlist }} "
+      "{{ nodes | map(attribute='ip') | join(',') }}\n");
+  auto r = RunCli({"-i", s.inventory, "template", "render", t, "--node", "gpu-n01"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "dc1: gpu-n[01-02] 10.0.0.1,10.0.0.2\n");
+}
+
 TEST_CASE("template render --set overrides the node's context", "[cli][template]") {
   Site s;
   std::string t = s.Template("{{ inventory_hostname }} {{ extra }}\n");

@@ -337,6 +337,30 @@ tasks:
   CHECK(r.results[1].msg == "need more GPUs");
 }
 
+TEST_CASE("assert reads a string `that` as one expression, commas and all", "[playbook]") {
+  // Split on commas, "node.name in ['n1', 'n2']" would be two broken expressions.
+  Playbook pb = MustLoad(R"(vars: {role: gpu}
+tasks:
+  - assert: {that: "node.name in ['n1', 'n2']"}
+  - assert: {that: "role in ['cpu', 'gpu'] and {'a': 1, 'b': 2}['b'] == 2"}
+  - assert: {that: "node.name in ['x', 'y']", fail_msg: "not x or y"}
+)");
+  FakeTransport fake;
+  auto r = RunOn(fake, pb);
+  CHECK(Statuses(r) == Strings{"ok", "ok", "failed"});
+  CHECK(r.results[2].msg == "not x or y");
+}
+
+TEST_CASE("assert with a list `that` checks every expression in turn", "[playbook]") {
+  Playbook pb = MustLoad(R"(tasks:
+  - assert: {that: ["node.name in ['n1', 'n2']", "node.name != 'n1'"]}
+)");
+  FakeTransport fake;
+  auto r = RunOn(fake, pb);
+  CHECK(Statuses(r) == Strings{"failed"});
+  CHECK(r.results[0].msg == "assertion failed: node.name != 'n1'");
+}
+
 TEST_CASE("fetch copies a node's file under dest/NODE/path", "[playbook]") {
   racksmith::testing::TempDir dir;
   Playbook pb = MustLoad("tasks:\n  - fetch: {src: /etc/conf, dest: " + dir.path() + "}\n");

@@ -63,6 +63,15 @@ TEST_CASE("every shipped template renders for every node of the lab inventory", 
         REQUIRE(r.ok());
         vars[k] = *r;
       }
+      // What the playbooks register about the node (`os` from /etc/os-release), as an
+      // Ubuntu 22.04 node answers.
+      for (const auto& task : pb.tasks) {
+        if (task.register_as.empty()) continue;
+        vars[task.register_as] = {{"changed", false}, {"failed", false}, {"skipped", false},
+                                  {"msg", ""}, {"rc", 0}, {"stdout", "ubuntu 22.04\n"},
+                                  {"stderr", ""}, {"stdout_lines", {"ubuntu 22.04"}},
+                                  {"stderr_lines", Json::array()}};
+      }
       for (const auto& task : pb.tasks) {
         if (task.module != "template") continue;
         std::string src = task.args["src"].get<std::string>();

@@ -2,7 +2,9 @@
 //
 // Order: load and select -> open the store -> take the apply lock (exit 3 if held) -> close
 // what a killed run left open -> plan -> show it and confirm -> execute with progress ->
-// summary. SIGINT once: no new step starts, running ones finish; twice: running steps are
+// summary. Hooks (docs/hooks.md): pre-apply after confirmation (a veto refuses, exit 3),
+// per-step and node-state-change hooks around the executor, post-apply after the summary.
+// SIGINT once: no new step starts, running ones finish; twice: running steps are
 // told to stop. Either way `apply` again resumes. Docs: docs/lifecycle.md, docs/cli.md.
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -18,6 +20,8 @@
 #include "cli/plan_flags.h"
 #include "cli/refresh.h"
 #include "exec/executor.h"
+#include "hooks/apply_hooks.h"
+#include "hooks/hooks.h"
 #include "hostlist/hostlist.h"
 #include "inventory/inventory.h"
 #include "plan/plan.h"
@@ -38,7 +42,24 @@ struct ApplyOptions {
   int max_attempts = 3;
   double step_timeout_s = 3600;
   std::string max_failures;
+  std::string hooks_dir;  // empty: hooks/ beside the inventory, if it exists
+  bool no_hooks = false;
+  double hook_timeout_s = 30;
 };
+
+// The hooks folder: --hooks-dir (must exist), else hooks/ beside the inventory (may not).
+Result<hooks::HookRunner> OpenHooks(const CliContext& ctx, const ApplyOptions& opt,
+                                    const inventory::Inventory& inv) {
+  if (opt.no_hooks) return hooks::HookRunner();
+  hooks::HookOptions options;
+  options.dir = opt.hooks_dir.empty() ? hooks::DefaultHooksDir(ctx.inventory_path) : opt.hooks_dir;
+  if (!opt.hooks_dir.empty() && access(opt.hooks_dir.c_str(), F_OK) != 0) {
+    return InvalidInput("--hooks-dir " + opt.hooks_dir + ": no such folder");
+  }
+  options.timeout_ms = static_cast<int64_t>(opt.hook_timeout_s * 1000);
+  options.env = {{"RACKSMITH_INVENTORY", ctx.inventory_path}, {"RACKSMITH_SITE", inv.site}};
+  return hooks::HookRunner::Open(std::move(options));
+}
 
 exec::Interrupt g_interrupt;
 
@@ -118,6 +139,8 @@ int RunApply(const CliContext& ctx, const ApplyOptions& opt) {
   Result<std::vector<const inventory::Node*>> selected =
       inventory::Select(inv, opt.policy.selection);
   if (!selected.ok()) return FailWith("apply", selected.error());
+  Result<hooks::HookRunner> hook_runner = OpenHooks(ctx, opt, inv);
+  if (!hook_runner.ok()) return FailWith("apply", hook_runner.error());
 
   SystemClock clock;
   Result<std::unique_ptr<state::Store>> opened = state::OpenSqliteStore(ctx.state_path, clock);
@@ -159,11 +182,33 @@ int RunApply(const CliContext& ctx, const ApplyOptions& opt) {
     if (!driver.ok()) return FailWith("apply", driver.error());
   }
 
+  hooks::ApplyHookContext hook_ctx{&*hook_runner, &inv, &store, &clock};
+  if (hooks::HookOutcome pre = hooks::RunPreApply(hook_ctx, p); pre.vetoed) {
+    std::cerr << "racksmith apply: refused: " << pre.veto << "\nNothing was done.\n";
+    return kExitRefused;
+  }
+  exec::StepDriver* step_driver = driver->get();
+  std::unique_ptr<hooks::HookedDriver> hooked;
+  bool step_hooks = hook_runner->Has(hooks::HookEvent::kPreNodeStep) ||
+                    hook_runner->Has(hooks::HookEvent::kPostNodeStep) ||
+                    hook_runner->Has(hooks::HookEvent::kPreRetire) ||
+                    hook_runner->Has(hooks::HookEvent::kPostBurnin);
+  if (step_hooks) {
+    hooked = std::make_unique<hooks::HookedDriver>(**driver, hook_ctx);
+    step_driver = hooked.get();
+  }
+
   ProgressStyle style = opt.json                  ? ProgressStyle::kJsonLines
                         : isatty(STDERR_FILENO)  ? ProgressStyle::kLive
                                                  : ProgressStyle::kPlain;
   std::unique_ptr<exec::EventSink> sink =
       MakeProgressSink(style, p, opt.json ? std::cout : std::cerr, ctx.color);
+  exec::EventSink* event_sink = sink.get();
+  std::unique_ptr<hooks::NodeStateHooks> state_hooks;
+  if (hook_runner->Has(hooks::HookEvent::kNodeStateChange)) {
+    state_hooks = std::make_unique<hooks::NodeStateHooks>(hook_ctx, p, sink.get());
+    event_sink = state_hooks.get();
+  }
 
   struct sigaction action {};
   action.sa_handler = OnSigint;
@@ -178,11 +223,14 @@ int RunApply(const CliContext& ctx, const ApplyOptions& opt) {
   run.user = user != nullptr ? user : "";
   run.host = lock->holder.host;
   run.pid = getpid();
-  exec::Executor executor(store, **driver, clock, exec_options, sink.get());
+  exec::Executor executor(store, *step_driver, clock, exec_options, event_sink);
   Result<exec::RunSummary> summary = executor.Execute(p, inv, run, *interrupted, g_interrupt);
   sigaction(SIGINT, &previous, nullptr);
+  if (state_hooks) state_hooks->Finish();
   if (!summary.ok()) return FailWith("apply", summary.error());
   (opt.json ? std::cerr : std::cout) << RenderApplySummary(*summary);
+  (opt.json ? std::cerr : std::cout).flush();
+  (void)hooks::RunPostApply(hook_ctx, p, *summary);  // failures are warnings, never the outcome
   return summary->outcome == state::RunOutcome::kSucceeded ? kExitOk : kExitFailed;
 }
 
@@ -220,6 +268,13 @@ void AddApplyCommand(CLI::App& app, CliContext& ctx) {
       ->envname("RACKSMITH_SLURM_CONF");
   cmd->add_option("--boot-timeout", opt->driver.boot_timeout_s,
                   "Seconds a node may take to come back after a reset or reimage")
+      ->check(CLI::PositiveNumber);
+  auto* hooks_dir = cmd->add_option(
+      "--hooks-dir", opt->hooks_dir,
+      "Folder of hooks (<event>.d/ executables, docs/hooks.md); default: hooks/ beside the "
+      "inventory, when it exists");
+  cmd->add_flag("--no-hooks", opt->no_hooks, "Run no hooks")->excludes(hooks_dir);
+  cmd->add_option("--hook-timeout", opt->hook_timeout_s, "Seconds one hook may run")
       ->check(CLI::PositiveNumber);
   cmd->footer("Takes the apply lock (exit 3 if another apply holds it). Interrupt once to stop "
               "starting steps, twice to stop running ones; `apply` again resumes. "

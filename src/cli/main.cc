@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "cli/hooks_cmd.h"
 #include "cli/logging.h"
 
 namespace racksmith::cli {
@@ -56,6 +57,7 @@ int Main(int argc, char** argv) {
   AddCopyCommand(app, ctx);
   AddPlaybookCommand(app, ctx);
   AddStateCommand(app, ctx);
+  AddHooksCommand(app, ctx);
   AddCompletionCommand(app, ctx);  // last: it walks every command added above
 
   try {

@@ -109,10 +109,25 @@ void AddReads(CLI::App* bmc_cmd, CliContext& ctx) {
   AddBmcVerb(bmc_cmd, ctx, "inventory",
              "Hardware as the BMC reports it: model, serial, CPUs, memory, GPUs, drives, NICs",
              false, std::make_shared<BmcFlags>(), nullptr, nullptr,
-             [](bmc::Bmc& b, const BmcNode&) {
+             [](bmc::Bmc& b, const BmcNode& node) {
                auto hw = b.GetHardware();
                if (!hw.ok()) return Fail(hw.error());
-               return Done(HardwareText(*hw), HardwareJson(*hw));
+               std::string text = HardwareText(*hw);
+               nlohmann::json json = HardwareJson(*hw);
+               if (node.expected) {
+                 // Against the profile: a missing GPU or wrong model shows under the node.
+                 std::vector<std::string> diffs = HardwareDifferences(*node.expected, *hw);
+                 json["differences"] = diffs;
+                 if (!diffs.empty()) {
+                   if (!text.empty() && text.back() != '\n') text += '\n';
+                   text += "differences from " +
+                           (node.profile.empty() ? std::string("the inventory")
+                                                 : "profile " + node.profile) +
+                           ":\n";
+                   for (const auto& d : diffs) text += "  " + d + "\n";
+                 }
+               }
+               return Done(text, json);
              });
 
   CLI::App* fw = bmc_cmd->add_subcommand("firmware", "Firmware inventory");

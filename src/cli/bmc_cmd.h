@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct BmcNode {
   std::string name;
   redfish::Target target;
   std::string error;  // set when the target could not be built (e.g. a missing secret)
+  /// What the inventory says the node has (from its profile); unset with --bmc URL.
+  std::optional<inventory::Hardware> expected;
+  std::string profile;
 };
 
 /// What one node answered: text to group and print, JSON for --json, or an error.
@@ -73,5 +77,10 @@ int RunOnBmcs(const BmcFlags& flags, const std::vector<BmcNode>& nodes, const No
 /// JSON views of the driver's values (the --json schema, docs/redfish.md).
 nlohmann::json HardwareJson(const bmc::HardwareReport& r);
 std::string HardwareText(const bmc::HardwareReport& r);
+/// How the hardware found differs from what the inventory expects: GPU count and model,
+/// memory, logical CPUs (as the planner checks them) and the number of drives. Empty when
+/// it matches.
+std::vector<std::string> HardwareDifferences(const inventory::Hardware& expected,
+                                             const bmc::HardwareReport& found);
 
 }  // namespace racksmith::cli

@@ -5,10 +5,36 @@
 
 #include "bmc/hardware_json.h"
 #include "cli/bmc_cmd.h"
+#include "plan/plan.h"
 
 namespace racksmith::cli {
 
 nlohmann::json HardwareJson(const bmc::HardwareReport& r) { return bmc::HardwareFactsJson(r); }
+
+std::vector<std::string> HardwareDifferences(const inventory::Hardware& expected,
+                                             const bmc::HardwareReport& found) {
+  std::vector<std::string> out;
+  plan::DiscoveredHardware seen;
+  for (const auto& g : found.gpus) seen.gpu_models.push_back(g.model);
+  seen.memory_gib = found.memory_gib;
+  seen.cpus = found.logical_cpus;
+  if (std::optional<std::string> m = plan::HardwareMismatch(expected, seen)) {
+    size_t start = 0;  // one difference per line: the planner joins them with "; "
+    while (start <= m->size()) {
+      size_t end = m->find("; ", start);
+      if (end == std::string::npos) end = m->size();
+      out.push_back(m->substr(start, end - start));
+      start = end + 2;
+    }
+  }
+  int drives = 0;
+  for (const auto& d : expected.drives) drives += d.count;
+  if (drives > 0 && static_cast<int>(found.drives.size()) != drives) {
+    out.push_back(std::to_string(found.drives.size()) + " drives, expected " +
+                  std::to_string(drives));
+  }
+  return out;
+}
 
 std::string HardwareText(const bmc::HardwareReport& r) {
   std::ostringstream out;

@@ -198,7 +198,10 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     std::string location = "/redfish/v1/SessionService/Sessions/" + id;
     res.set_header("X-Auth-Token", new_token);
     res.set_header("Location", location);
-    Reply(res, 201, json{{"@odata.id", location}, {"Id", id}, {"UserName", b.options->username}});
+    Reply(res, 201, json{{"@odata.id", location},
+                         {"Id", id},
+                         {"Name", "User Session"},
+                         {"UserName", b.options->username}});
     return;
   }
   if (method == "GET") {
@@ -206,7 +209,10 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
       std::string id = key.substr(24);
       for (const auto& [t, sid] : b.sessions)
         if (sid == id)
-          return Reply(res, 200, json{{"@odata.id", "/redfish/v1/" + key}, {"Id", id}});
+          return Reply(res, 200, json{{"@odata.id", "/redfish/v1/" + key},
+                                          {"Id", id},
+                                          {"Name", "User Session"},
+                                          {"UserName", b.options->username}});
     }
     // Task monitors answer 202 while the task runs, then the finished task.
     if (key.rfind("TaskService/Tasks/", 0) == 0 && key.size() > 8 &&

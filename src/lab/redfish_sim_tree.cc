@@ -183,6 +183,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     if (i < 1 || i > n.cpus) return *found = false, json();
     return json{{"@odata.id", std::string(kRoot) + "/" + key},
                 {"Id", "CPU" + std::to_string(i)},
+                {"Name", "Processor " + std::to_string(i)},
                 {"ProcessorType", "CPU"},
                 {"Model", n.cpu_model},
                 {"TotalCores", n.cores_per_cpu},
@@ -195,6 +196,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     const SimGpu& g = n.gpus[static_cast<size_t>(i - 1)];
     return json{{"@odata.id", std::string(kRoot) + "/" + key},
                 {"Id", "GPU" + std::to_string(i)},
+                {"Name", "GPU " + std::to_string(i)},
                 {"ProcessorType", "GPU"},
                 {"Manufacturer", "NVIDIA"},
                 {"Model", g.model},
@@ -212,6 +214,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     if (i < 1 || i > DimmCount(n)) return *found = false, json();
     return json{{"@odata.id", std::string(kRoot) + "/" + key},
                 {"Id", "DIMM" + std::to_string(i)},
+                {"Name", "DIMM " + std::to_string(i)},
                 {"MemoryDeviceType", "DDR5"},
                 {"CapacityMiB", n.memory_gib * 1024 / DimmCount(n)},
                 {"OperatingSpeedMhz", 4800},
@@ -249,6 +252,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
       members.push_back(json{{"@odata.id", std::string(kRoot) + "/" + key + "/" +
                                                std::to_string(e.id)},
                              {"Id", std::to_string(e.id)},
+                             {"Name", "Log Entry " + std::to_string(e.id)},
                              {"EntryType", "SEL"},
                              {"Created", e.created},
                              {"Severity", e.severity},
@@ -264,6 +268,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
   if (key == "Systems/1/EthernetInterfaces/1")
     return json{{"@odata.id", std::string(kRoot) + "/" + key},
                 {"Id", "1"},
+                {"Name", "Ethernet Interface"},
                 {"MACAddress", n.mac},
                 {"SpeedMbps", 100000},
                 {"LinkStatus", "LinkUp"},
@@ -273,6 +278,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     return json{
         {"@odata.id", std::string(kRoot) + "/Chassis/1"},
         {"Id", "1"},
+        {"Name", "Chassis"},
         {"ChassisType", "RackMount"},
         {"SerialNumber", n.serial},
         {"Status", Ok()},
@@ -281,6 +287,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
   if (key == "Managers/BMC")
     return json{{"@odata.id", std::string(kRoot) + "/Managers/BMC"},
                 {"Id", "BMC"},
+                {"Name", "Manager"},
                 {"ManagerType", "BMC"},
                 {"FirmwareVersion", b.firmware.at("BMC")},
                 {"Status", Ok()},
@@ -291,6 +298,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     return json{
         {"@odata.id", base},
         {"Id", "CD1"},
+        {"Name", "Virtual CD"},
         {"MediaTypes", {"CD", "DVD"}},
         {"Image", b.media_image.empty() ? json(nullptr) : json(b.media_image)},
         {"Inserted", b.media_inserted},
@@ -302,6 +310,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
   if (key == "SessionService")
     return json{{"@odata.id", std::string(kRoot) + "/SessionService"},
                 {"Id", "SessionService"},
+                {"Name", "Session Service"},
                 {"ServiceEnabled", true},
                 {"SessionTimeout", 1800},
                 {"Sessions", Ref("SessionService/Sessions")}};
@@ -314,6 +323,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
     return json{
         {"@odata.id", std::string(kRoot) + "/UpdateService"},
         {"Id", "UpdateService"},
+        {"Name", "Update Service"},
         {"ServiceEnabled", true},
         {"FirmwareInventory", Ref("UpdateService/FirmwareInventory")},
         {"Actions",
@@ -338,6 +348,7 @@ json SimResource(const RedfishSim::Bmc& b, const std::string& key, bool* found) 
   if (key == "TaskService")
     return json{{"@odata.id", std::string(kRoot) + "/TaskService"},
                 {"Id", "TaskService"},
+                {"Name", "Task Service"},
                 {"Tasks", Ref("TaskService/Tasks")}};
   if (key == "TaskService/Tasks") {
     std::vector<std::string> members;

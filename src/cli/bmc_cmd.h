@@ -47,6 +47,7 @@ struct NodeOutcome {
   bool ok = false;
   std::string text;
   nlohmann::json json;
+  std::string json_text;  // RunOnBmcs keeps `json` compacted here (with --json)
   std::string error;
 };
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <initializer_list>
+#include <utility>
 #include <thread>
 
 #include "base/clock.h"
@@ -30,6 +31,9 @@ Result<ServiceMap*> RedfishBmc::Map() {
     Result<ServiceMap> m = Discover(*client_, client_->target().system_id, client_->endpoint());
     if (!m.ok()) return m.error();
     map_ = std::move(m.value());
+    map_just_read_ = true;
+  } else {
+    map_just_read_ = false;  // from an earlier call: its copy of the system may be old
   }
   return &*map_;
 }
@@ -37,6 +41,8 @@ Result<ServiceMap*> RedfishBmc::Map() {
 Result<Json> RedfishBmc::FreshSystem() {
   Result<ServiceMap*> m = Map();
   if (!m.ok()) return m.error();
+  // Discovery has just read the system: reading it again would only double the requests.
+  if (std::exchange(map_just_read_, false)) return (*m)->system;
   Result<Json> sys = client_->Get((*m)->system_path);
   if (sys.ok()) (*m)->system = *sys;
   return sys;

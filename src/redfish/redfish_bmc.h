@@ -42,6 +42,7 @@ class RedfishBmc final : public bmc::Bmc {
 
   std::shared_ptr<RedfishClient> client_;
   std::optional<ServiceMap> map_;
+  bool map_just_read_ = false;  // the last Map() discovered, so map_->system is fresh
 };
 
 }  // namespace racksmith::redfish

@@ -208,6 +208,10 @@ Status RedfishClient::EnsureAuth() {
   Result<HttpResponse> root_resp = engine_.Perform(MakeRequest("GET", kServiceRoot));
   Result<Json> root = ParseBody("GET", kServiceRoot, root_resp);
   if (!root.ok()) return root.error();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    login_root_ = *root;
+  }
   return Login(*root);
 }
 
@@ -327,6 +331,14 @@ Result<Json> RedfishClient::ParseBody(const std::string& method, const std::stri
 Result<Json> RedfishClient::Get(const std::string& raw_path) {
   std::string path = CleanPath(raw_path);
   if (Status s = EnsureAuth(); !s.ok()) return s.error();
+  if (path == kServiceRoot || path + "/" == kServiceRoot) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (login_root_) {  // read a moment ago to log in: once, so later reads are fresh
+      Json root = std::move(*login_root_);
+      login_root_.reset();
+      return root;
+    }
+  }
   Result<HttpResponse> resp = Send(MakeRequest("GET", path), true);
   if (resp.ok() && resp->status == 404 && path != kServiceRoot) {
     // Tolerate a BMC whose links and routes disagree on the trailing slash.

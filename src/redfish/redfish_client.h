@@ -13,6 +13,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -110,6 +111,9 @@ class RedfishClient : public ResourceReader {
   bool shut_down_ = false;   // guarded by mu_
   bool use_basic_ = false;   // guarded by mu_
   std::string token_;        // guarded by mu_
+  /// The service root read to log in, handed to the next GET of the root (discovery) so
+  /// it is not fetched twice; guarded by mu_.
+  std::optional<Json> login_root_;
   std::string session_uri_;  // guarded by mu_
 };
 

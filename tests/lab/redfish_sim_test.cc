@@ -266,6 +266,21 @@ TEST_CASE("Injected faults: 503 is retried, a missing GPU shows, a hang times ou
   REQUIRE(lab.sim.InjectFault("n2", lab::SimFault::kNone).ok());
 }
 
+TEST_CASE("A power status costs five requests: root, login, Systems, the system, logout",
+          "[lab]") {
+  Lab lab;
+  {
+    auto bmc = lab.Connect("n1");
+    REQUIRE(bmc->GetPowerState().ok());
+    CHECK(lab.sim.Requests("n1") == 4);  // the root read to log in serves discovery too
+    REQUIRE(bmc->GetPowerState().ok());  // later reads are fresh: one GET of the system
+    CHECK(lab.sim.Requests("n1") == 5);
+    REQUIRE(bmc->Close().ok());
+  }
+  CHECK(lab.sim.Requests("n1") == 6);
+  CHECK(lab.sim.LiveSessions("n1") == 0);
+}
+
 TEST_CASE("bmc inventory shows how each node differs from its profile", "[lab]") {
   Lab lab;
   // n1 and n2 have 4 RTX 3090s, 256 GiB and 2 x 32 cores; the profile wants one NVMe drive.

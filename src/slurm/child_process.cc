@@ -12,6 +12,8 @@
 #include <cstring>
 #include <thread>
 
+#include "base/spawn.h"
+
 extern char** environ;
 
 namespace racksmith::slurm::internal {
@@ -49,15 +51,7 @@ Result<pid_t> Spawn(const std::vector<std::string>& argv,
   std::vector<char*> cargs = CStrings(args);
   std::vector<char*> cenv = CStrings(envs);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  InitChildSpawnAttributes(&attr);
   pid_t pid = -1;
   int rc = posix_spawnp(&pid, cargs[0], actions, &attr, cargs.data(), cenv.data());
   posix_spawnattr_destroy(&attr);

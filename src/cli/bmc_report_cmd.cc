@@ -13,20 +13,11 @@ nlohmann::json HardwareJson(const bmc::HardwareReport& r) { return bmc::Hardware
 
 std::vector<std::string> HardwareDifferences(const inventory::Hardware& expected,
                                              const bmc::HardwareReport& found) {
-  std::vector<std::string> out;
   plan::DiscoveredHardware seen;
   for (const auto& g : found.gpus) seen.gpu_models.push_back(g.model);
   seen.memory_gib = found.memory_gib;
   seen.cpus = found.logical_cpus;
-  if (std::optional<std::string> m = plan::HardwareMismatch(expected, seen)) {
-    size_t start = 0;  // one difference per line: the planner joins them with "; "
-    while (start <= m->size()) {
-      size_t end = m->find("; ", start);
-      if (end == std::string::npos) end = m->size();
-      out.push_back(m->substr(start, end - start));
-      start = end + 2;
-    }
-  }
+  std::vector<std::string> out = plan::HardwareMismatches(expected, seen);
   int drives = 0;
   for (const auto& d : expected.drives) drives += d.count;
   if (drives > 0 && static_cast<int>(found.drives.size()) != drives) {

@@ -135,6 +135,22 @@ std::pair<std::string, std::string> ImageVersion(const std::string& uri) {
   return {component, version};
 }
 
+// Registers a task and answers 202 with it and its monitor. REQUIRES: b.mu held.
+void StartTask(Bmc& b, Bmc::Task t, httplib::Response& res) {
+  std::string id = std::to_string(b.next_task++);
+  b.tasks[id] = std::move(t);
+  res.set_header("Location", "/redfish/v1/TaskService/Tasks/" + id + "/Monitor");
+  bool found = false;
+  Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &found));
+}
+
+json SessionJson(const Bmc& b, const std::string& id) {
+  return json{{"@odata.id", "/redfish/v1/SessionService/Sessions/" + id},
+              {"Id", id},
+              {"Name", "User Session"},
+              {"UserName", b.options->username}};
+}
+
 void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
             httplib::Response& res) {
   std::unique_lock<std::mutex> lock(b.mu);
@@ -198,10 +214,7 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     std::string location = "/redfish/v1/SessionService/Sessions/" + id;
     res.set_header("X-Auth-Token", new_token);
     res.set_header("Location", location);
-    Reply(res, 201, json{{"@odata.id", location},
-                         {"Id", id},
-                         {"Name", "User Session"},
-                         {"UserName", b.options->username}});
+    Reply(res, 201, SessionJson(b, id));
     return;
   }
   if (method == "GET") {
@@ -209,10 +222,7 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
       std::string id = key.substr(24);
       for (const auto& [t, sid] : b.sessions)
         if (sid == id)
-          return Reply(res, 200, json{{"@odata.id", "/redfish/v1/" + key},
-                                          {"Id", id},
-                                          {"Name", "User Session"},
-                                          {"UserName", b.options->username}});
+          return Reply(res, 200, SessionJson(b, id));
     }
     // Task monitors answer 202 while the task runs, then the finished task.
     if (key.rfind("TaskService/Tasks/", 0) == 0 && key.size() > 8 &&
@@ -283,7 +293,6 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     if (uri.empty())
       return Reply(res, 400, ErrorBody("ActionParameterMissing", "ImageURI is required"));
     auto [component, version] = ImageVersion(uri);
-    std::string id = std::to_string(b.next_task++);
     Bmc::Task t;
     t.start_ms = SimNowMs();
     t.end_ms = t.start_ms + Scaled(b, b.options->firmware_update_ms);
@@ -292,12 +301,8 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     t.version = version;
     t.fails = uri.find("corrupt") != std::string::npos;
     if (t.fails) t.end_ms = t.start_ms + (t.end_ms - t.start_ms) / 2;
-    b.tasks[id] = t;
     SimLog(b, "OK", t.name + " to " + version + " started");
-    std::string monitor = "/redfish/v1/TaskService/Tasks/" + id + "/Monitor";
-    res.set_header("Location", monitor);
-    bool found = false;
-    return Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &found));
+    return StartTask(b, std::move(t), res);
   }
   const std::string erase_suffix = "/Actions/Drive.SecureErase";
   if (method == "POST" && key.rfind("Systems/1/Storage/1/Drives/", 0) == 0 &&
@@ -307,16 +312,12 @@ void Handle(Bmc& b, const std::string& method, const httplib::Request& req,
     bool found = false;
     SimResource(b, drive, &found);
     if (!found) return Reply(res, 404, ErrorBody("ResourceMissingAtURI", "No drive " + drive));
-    std::string id = std::to_string(b.next_task++);
     Bmc::Task t;
     t.start_ms = SimNowMs();
     t.end_ms = t.start_ms + Scaled(b, b.options->erase_ms);
     t.name = "Secure erase " + drive.substr(drive.rfind('/') + 1);
-    b.tasks[id] = t;
     SimLog(b, "Warning", t.name + " started");
-    res.set_header("Location", "/redfish/v1/TaskService/Tasks/" + id + "/Monitor");
-    bool task_found = false;
-    return Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &task_found));
+    return StartTask(b, std::move(t), res);
   }
   Reply(res, method == "POST" || method == "PATCH" ? 405 : 404,
         ErrorBody("ResourceMissingAtURI", method + " is not supported at " + req.path));

@@ -48,7 +48,7 @@ Result<DiscoveredHardware> ParseHardwareFacts(std::string_view facts_json) {
   return hw;
 }
 
-std::optional<std::string> HardwareMismatch(const inventory::Hardware& expected,
+std::vector<std::string> HardwareMismatches(const inventory::Hardware& expected,
                                             const DiscoveredHardware& found) {
   std::vector<std::string> problems;
   const int want = expected.gpus.count;
@@ -76,6 +76,12 @@ std::optional<std::string> HardwareMismatch(const inventory::Hardware& expected,
     problems.push_back(std::to_string(found.cpus) + " CPUs, expected " +
                        std::to_string(expected.cpus));
   }
+  return problems;
+}
+
+std::optional<std::string> HardwareMismatch(const inventory::Hardware& expected,
+                                            const DiscoveredHardware& found) {
+  std::vector<std::string> problems = HardwareMismatches(expected, found);
   if (problems.empty()) return std::nullopt;
   std::string out;
   for (const std::string& p : problems) out += (out.empty() ? "" : "; ") + p;

@@ -76,8 +76,11 @@ struct DiscoveredHardware {
 /// Parses a BMC facts report; InvalidInput if it is not that shape.
 Result<DiscoveredHardware> ParseHardwareFacts(std::string_view facts_json);
 
-/// Why `found` does not match `expected` ("3 GPUs, expected 4 x NVIDIA A100-SXM4-80GB"), or
-/// nullopt when it matches. Memory may read up to 5 % low (firmware reservations).
+/// Each way `found` differs from `expected` ("3 GPUs, expected 4 x NVIDIA A100-SXM4-80GB");
+/// empty when it matches. Memory may read up to 5 % low (firmware reservations).
+std::vector<std::string> HardwareMismatches(const inventory::Hardware& expected,
+                                            const DiscoveredHardware& found);
+/// The same differences joined with "; ", or nullopt when it matches.
 std::optional<std::string> HardwareMismatch(const inventory::Hardware& expected,
                                             const DiscoveredHardware& found);
 

@@ -5,8 +5,9 @@
 //   exactly once, with the response (any HTTP status) or an error (kUnreachable/kTimeout).
 //   Perform() is the blocking form. Both are thread-safe.
 // - Connections are kept alive and reused per host. At most EngineOptions::max_total
-//   transfers run at once, and at most max_per_host against one host; the rest wait in a
-//   queue whose wait does not count against a request's timeouts.
+//   transfers run at once, and at most max_per_host against one host, fewer when many hosts
+//   have work (max_total / hosts, at least 1: each extra connection costs a TLS handshake);
+//   the rest wait in a queue whose wait does not count against a request's timeouts.
 // - Retries (exponential backoff with jitter, Retry-After honoured on 503/429, capped) only
 //   for requests marked idempotent: GET/HEAD/DELETE, and PATCH sent with If-Match. A POST is
 //   sent once. A request never outlives its deadline (HttpRequest::deadline_ms).
@@ -62,7 +63,7 @@ struct HttpResponse {
 
 struct EngineOptions {
   int max_total = 64;    // transfers in flight over all hosts
-  int max_per_host = 4;  // transfers in flight against one BMC
+  int max_per_host = 4;  // transfers in flight against one BMC (while few BMCs have work)
   // Idle keep-alive connections kept open; past it the oldest are closed. Mind the file
   // descriptor limit when raising it (ulimit -n is often 1024).
   int max_idle_connections = 256;
@@ -99,6 +100,10 @@ class HttpEngine {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+/// Transfers allowed at once against one host while `hosts` hosts have requests queued or in
+/// flight: max_total / hosts, at least 1 and at most max_per_host.
+int PerHostLimit(int max_total, int max_per_host, int hosts);
 
 /// True for HTTP statuses worth retrying on an idempotent request.
 bool IsRetryableStatus(long status);

@@ -32,6 +32,17 @@ TEST_CASE("Only 429 and 5xx gateway-like statuses are retryable", "[redfish]") {
     CHECK_FALSE(redfish::IsRetryableStatus(s));
 }
 
+TEST_CASE("Many BMCs with work get one connection each, a few get up to the per-host limit",
+          "[redfish]") {
+  CHECK(redfish::PerHostLimit(64, 4, 1) == 4);
+  CHECK(redfish::PerHostLimit(64, 4, 16) == 4);
+  CHECK(redfish::PerHostLimit(64, 4, 17) == 3);
+  CHECK(redfish::PerHostLimit(64, 4, 64) == 1);
+  CHECK(redfish::PerHostLimit(64, 4, 1000) == 1);
+  CHECK(redfish::PerHostLimit(64, 4, 0) == 4);
+  CHECK(redfish::PerHostLimit(1, 0, 5) == 1);
+}
+
 TEST_CASE("The per-host limit caps requests in flight against one BMC", "[redfish]") {
   auto opts = Tree("mockups/public-rackmount1");
   opts.require_auth = false;

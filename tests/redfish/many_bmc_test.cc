@@ -40,8 +40,9 @@ TEST_CASE("Fifty BMCs on their own loopback addresses are queried at once throug
   CHECK(stats.max_in_flight <= 32);
   CHECK(stats.max_in_flight > 2);  // really in parallel across BMCs
   CHECK(stats.max_in_flight_per_host <= 2);
-  // Keep-alive: far fewer TCP connections than requests.
-  CHECK(stats.connections_opened <= kBmcs * 2 + 10);
+  // Keep-alive: far fewer TCP connections than requests; and while more BMCs have work than
+  // 32 / 2, one connection each (a second one would cost a TLS handshake for nothing).
+  CHECK(stats.connections_opened <= kBmcs + 32 / 2);
   CHECK(stats.requests > stats.connections_opened * 3);
   for (const auto& s : servers) CHECK(s->sessions_created() == 1);
   CHECK(fleet.CloseAll() == 0);

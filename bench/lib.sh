@@ -16,6 +16,10 @@ bench_time() {
   t=$(mktemp)
   /usr/bin/time -f "%e %U %S %M %x" -o "$t" "$@" > /dev/null 2>"$t.err" || true
   tail -1 "$t" >> "$out"
+  # A failed run keeps the end of what the client said on stderr beside the timings.
+  if [[ $(tail -1 "$t" | awk '{print $NF}') != 0 ]]; then
+    { echo "== $(date -u +%H:%M:%S) $*"; tail -5 "$t.err"; } >> "$out.failures"
+  fi
   rm -f "$t" "$t.err"
 }
 

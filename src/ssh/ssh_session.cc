@@ -40,22 +40,32 @@ struct SessionCloser {
 Result<std::unique_ptr<SshSession>> SshSession::Open(const transport::Endpoint& node,
                                                      transport::HostKeyStore& host_keys,
                                                      std::chrono::milliseconds timeout) {
-  std::unique_ptr<ssh_session_struct, SessionCloser> s(ssh_new());
-  if (!s) return Internal("ssh_new failed");
   long timeout_s = std::max<long>(1, (timeout.count() + 999) / 1000);
   int port = node.port;
   int no = 0;
-  // Never consult the user's ~/.ssh: every setting comes from the Endpoint.
-  ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
-  ssh_options_set(s.get(), SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
-  ssh_options_set(s.get(), SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
-  ssh_options_set(s.get(), SSH_OPTIONS_HOST, node.address.c_str());
-  ssh_options_set(s.get(), SSH_OPTIONS_PORT, &port);
-  ssh_options_set(s.get(), SSH_OPTIONS_USER, node.user.c_str());
-  ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout_s);
-  if (ssh_connect(s.get()) != SSH_OK) {
-    return Error(ErrorCode::kUnreachable,
-                 Where(node) + ": cannot connect: " + ssh_get_error(s.get()));
+  std::unique_ptr<ssh_session_struct, SessionCloser> s;
+  // The timeout covers the TCP connect and the whole key exchange. A node that is busy
+  // (sshd starts a process per connection; a fan-out starts dozens at once) can miss it
+  // once and answer the next time: a timed-out connect is tried once more. A refused or
+  // reset connection is not (the node is down or not listening).
+  for (int attempt = 1;; ++attempt) {
+    s.reset(ssh_new());
+    if (!s) return Internal("ssh_new failed");
+    // Never consult the user's ~/.ssh: every setting comes from the Endpoint.
+    ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
+    ssh_options_set(s.get(), SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+    ssh_options_set(s.get(), SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+    ssh_options_set(s.get(), SSH_OPTIONS_HOST, node.address.c_str());
+    ssh_options_set(s.get(), SSH_OPTIONS_PORT, &port);
+    ssh_options_set(s.get(), SSH_OPTIONS_USER, node.user.c_str());
+    ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout_s);
+    if (ssh_connect(s.get()) == SSH_OK) break;
+    std::string error = ssh_get_error(s.get());
+    if (attempt >= 2 || error.find("Timeout") == std::string::npos)
+      return Error(ErrorCode::kUnreachable,
+                   Where(node) + ": cannot connect: " + error +
+                       (attempt > 1 ? " (" + std::to_string(attempt) + " attempts)" : ""));
+    spdlog::info("{}: {}; connecting again", Where(node), error);
   }
 
   ssh_key server_key = nullptr;

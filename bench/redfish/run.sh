@@ -30,18 +30,12 @@ bench_configure "$build"
 ninja -C "$build" -j"${JOBS:-2}" racksmith sim_fleet >/dev/null
 rs=$build/racksmith
 
-# The BMCs' certificate (P-256, naming every BMC's address, as the lab's does), and a
-# password for this run. Every client verifies it (CA file and host name).
-san=$(python3 -c "print(','.join('IP:127.0.%d.%d' % (20 + i // 250, 1 + i % 250) for i in range($bmcs)))")
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj "/CN=racksmith-bench-bmc" -addext "subjectAltName=$san" \
-  -keyout "$work/bmc_key.pem" -out "$work/bmc_cert.pem" 2>/dev/null
 BENCH_BMC_PASSWORD=$(head -c 12 /dev/urandom | base64 | tr -d '/+=')
 export BENCH_BMC_PASSWORD
 
 # The fleet runs apart from the clients; its stdin is fd 7 ("count" asks for requests served).
 mkfifo "$work/sim.in"
-"$build/bench/sim_fleet" "$bmcs" "$work" "$work/bmc_cert.pem" "$work/bmc_key.pem" \
+"$build/bench/sim_fleet" "$bmcs" "$work" \
   < "$work/sim.in" > "$work/sim.out" 2> "$work/sim.err" &
 sim_pid=$!
 exec 7> "$work/sim.in"
@@ -59,30 +53,42 @@ served() {
 }
 
 sel="bench-n[0001-$(printf %04d "$bmcs")]"
-export REQUESTS_CA_BUNDLE="$work/bmc_cert.pem"
+export REQUESTS_CA_BUNDLE="$work/ca.pem"
 
 rows="$work/rows"
 : > "$rows"
-measure() {  # measure LABEL OP CMD...: one timed run; appends "label op wall user sys rss exit requests"
+sim_cpu() {  # CPU seconds the BMC fleet has used so far (user + system)
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$sim_pid/stat"
+}
+measure() {  # measure LABEL OP CMD...: one timed run; appends
+             # "label op wall user sys rss exit requests sim_cpu"
   local label=$1 op=$2; shift 2
-  local t=$work/t.$$ before after
+  local t=$work/t.$$ before after cpu_before
   before=$(served)
+  cpu_before=$(sim_cpu)
   : > "$t"
   bench_time "$t" "$@"
   after=$(served)
-  echo "$label $op $(cat "$t") $((after - before))" >> "$rows"
+  echo "$label $op $(cat "$t") $((after - before)) $(python3 -c "print(round($(sim_cpu) - $cpu_before, 2))")" >> "$rows"
 }
+
+# The floor under client CPU per request: one full TLS handshake per BMC (a fresh process
+# cannot resume a session), measured with openssl s_time against BMC 1 (client user CPU).
+handshake_us=$(timeout 60 openssl s_time -connect "$(head -1 "$work/bmcs.txt" | sed 's|https://||')" \
+  -new -time 5 -CAfile "$work/ca.pem" 2>/dev/null |
+  awk '{for (i = 2; i <= NF; i++) if ($i == "connections/user") v = $(i - 1)}
+       END {if (v > 0) printf "%.0f", 1e6 / v}')
 
 for op in power inventory; do
   for r in $(seq "$runs"); do
     if [[ $op == power ]]; then
       measure racksmith "$op" "$rs" -i "$work/inventory.yaml" bmc power status "$sel"
       measure sushy "$op" /usr/bin/python3 "$root/bench/redfish/sushy_pool.py" power \
-        "$work/bmcs.txt" "$work/bmc_cert.pem" 50
+        "$work/bmcs.txt" "$work/ca.pem" 50
     else
       measure racksmith "$op" "$rs" -i "$work/inventory.yaml" bmc inventory "$sel" --json
       measure sushy "$op" /usr/bin/python3 "$root/bench/redfish/sushy_pool.py" inventory \
-        "$work/bmcs.txt" "$work/bmc_cert.pem" 50
+        "$work/bmcs.txt" "$work/ca.pem" 50
     fi
   done
 done
@@ -106,8 +112,8 @@ PY
 
 summary() {  # summary LABEL OP -> "median wall | cpu | rss MiB | requests | us/request | failed"
   awk -v l="$1" -v o="$2" '$1==l && $2==o' "$rows" | sort -n -k3 |
-    awk '{w[NR]=$3; c[NR]=$4+$5; r[NR]=$8; m=($6>m?$6:m); f+=($7!=0)}
-         END {i=int((NR+1)/2); printf "%.2f | %.2f | %d | %d | %.0f | %d", w[i], c[i], m/1024, r[i], c[i]*1e6/(r[i]>0?r[i]:1), f}'
+    awk '{w[NR]=$3; c[NR]=$4+$5; r[NR]=$8; s[NR]=$9; m=($6>m?$6:m); f+=($7!=0)}
+         END {i=int((NR+1)/2); printf "%.2f | %.2f | %d | %d | %.0f | %.2f | %d", w[i], c[i], m/1024, r[i], c[i]*1e6/(r[i]>0?r[i]:1), s[i], f}'
 }
 median_wall() { awk -v l="$1" -v o="$2" '$1==l && $2==o {print $3}' "$rows" | sort -n |
   awk '{t[NR]=$1} END{print t[int((NR+1)/2)]}'; }
@@ -119,15 +125,18 @@ mkdir -p "$root/bench/results"
   echo
   echo "$(bench_facts); sushy $(/usr/bin/python3 -c 'import pkg_resources as p; print(p.get_distribution("sushy").version)'),"\
        "redfishtool $(redfishtool -V 2>/dev/null | awk '{print $NF}'). $runs runs each (median shown)."
-  echo "The BMCs are the lab's simulator (HTTPS, P-256 certificate, sessions required), one"
+  echo "The BMCs are the lab's simulator (HTTPS, each BMC its own P-256 certificate signed by a bench CA, sessions required), one"
   echo "process serving all $bmcs on 127.0.20-23.x:8443, 8 GPUs and 2 NVMe drives each, on the same"
   echo "machine: its CPU competes with the client's. 'requests' is what the BMCs served during"
   echo "the run (logins and logouts included); 'us/request' is the client's CPU divided by it."
-  echo "racksmith uses its defaults (64 BMCs at once, one libcurl multi loop, 4 connections per BMC)."
+  echo "racksmith uses its defaults (64 BMCs at once, one libcurl multi loop; one connection per BMC"
+  echo "while many BMCs have work). 'BMC fleet CPU s' is what the simulated BMCs used during the run."
+  echo "One full TLS handshake (ECDHE + the BMC's P-256 certificate checked against the CA) costs the"
+  echo "client ${handshake_us:-?} us of user CPU on this machine (openssl s_time); every BMC needs one."
   echo "Check after the runs: $check."
   echo
-  echo "| operation | client | median wall s | client CPU s | peak RSS MiB | requests | CPU us/request | failed runs |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| operation | client | median wall s | client CPU s | peak RSS MiB | requests | CPU us/request | BMC fleet CPU s | failed runs |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for op in power inventory; do
     for l in racksmith sushy redfishtool; do
       grep -q "^$l $op " "$rows" && echo "| $op | $l | $(summary "$l" "$op") |"

@@ -363,10 +363,11 @@ Status RedfishSim::AddNode(const SimNode& node) {
     if (in >> state && (state == "On" || state == "Off")) b->power = state;
   }
   WriteLabFile(*b, "power", b->power);
-  bool tls = !options_.tls_cert.empty() && !options_.tls_key.empty();
+  const std::string& cert = node.tls_cert.empty() ? options_.tls_cert : node.tls_cert;
+  const std::string& key = node.tls_key.empty() ? options_.tls_key : node.tls_key;
+  bool tls = !cert.empty() && !key.empty();
   if (tls) {
-    b->server =
-        std::make_unique<httplib::SSLServer>(options_.tls_cert.c_str(), options_.tls_key.c_str());
+    b->server = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
   } else {
     b->server = std::make_unique<httplib::Server>();
   }
@@ -376,6 +377,7 @@ Status RedfishSim::AddNode(const SimNode& node) {
   b->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   b->server->set_tcp_nodelay(true);
   b->server->set_keep_alive_max_count(1000);  // real BMCs keep connections open too
+  b->server->set_keep_alive_timeout(std::max(1, options_.keep_alive_timeout_s));
   Bmc* raw = b.get();
   for (const char* method : {"GET", "POST", "PATCH", "DELETE"}) {
     auto handler = [raw, method](const httplib::Request& req, httplib::Response& res) {

@@ -69,6 +69,10 @@ struct SimNode {
   std::string bios_version = "2.19.1";
   std::string bmc_version = "7.10.30.00";
   std::string initial_power = "Off";  // used when <lab_dir>/nodes/<node>/power does not exist
+  /// This BMC's own certificate and key (PEM files), as real BMCs each have one; empty:
+  /// SimOptions' shared pair.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct SimOptions {
@@ -87,6 +91,10 @@ struct SimOptions {
   /// Worker threads of each BMC's server: a kept-alive connection holds one. Real BMCs
   /// serve a handful of clients at once; bench/redfish runs 1,000 BMCs with 2.
   int threads_per_bmc = 4;
+  /// How long an idle kept-alive connection stays open. The HTTP server watches each idle
+  /// connection by waking every few milliseconds, so at a thousand BMCs a long timeout
+  /// costs the simulator more CPU than the requests do (bench/redfish uses 1).
+  int keep_alive_timeout_s = 5;
 };
 
 enum class SimFault {

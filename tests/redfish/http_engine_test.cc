@@ -43,6 +43,19 @@ TEST_CASE("Many BMCs with work get one connection each, a few get up to the per-
   CHECK(redfish::PerHostLimit(1, 0, 5) == 1);
 }
 
+TEST_CASE("The engine asks BMCs for uncompressed answers", "[redfish]") {
+  // A BMC that honours Accept-Encoding spends its small CPU compressing a few KiB.
+  auto opts = Tree("mockups/public-rackmount1");
+  opts.require_auth = false;
+  MockupServer server(opts);
+  redfish::HttpEngine engine;
+  auto r = engine.Perform(Get(server.url() + "/redfish/v1/Systems"));
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  REQUIRE(server.requests().size() == 1);
+  CHECK(server.requests()[0].accept_encoding.empty());
+}
+
 TEST_CASE("The per-host limit caps requests in flight against one BMC", "[redfish]") {
   auto opts = Tree("mockups/public-rackmount1");
   opts.require_auth = false;

@@ -210,7 +210,8 @@ void MockupServer::Handle(const std::string& method, const httplib::Request& req
   if (int d = delay_ms_.load(); d > 0) std::this_thread::sleep_for(std::chrono::milliseconds(d));
   std::string key = Normalize(req.path);
   std::lock_guard<std::mutex> lock(mu_);
-  RecordedRequest rec{method, req.path, req.body, req.get_header_value("If-Match"), ""};
+  RecordedRequest rec{method, req.path, req.body, req.get_header_value("If-Match"), "",
+                      req.get_header_value("Accept-Encoding")};
   // httplib takes multipart parts out of the body: record them as "name=..." lines.
   for (const auto& [name, part] : req.files)
     rec.body += "name=\"" + name + "\" type=" + part.content_type + "\n" + part.content + "\n";

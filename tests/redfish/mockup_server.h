@@ -51,6 +51,7 @@ struct RecordedRequest {
   std::string body;
   std::string if_match;
   std::string auth;  // "token", "basic" or ""
+  std::string accept_encoding;  // the Accept-Encoding header, "" when not sent
 };
 
 class MockupServer {

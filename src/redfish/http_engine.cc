@@ -1,6 +1,9 @@
 #include "redfish/http_engine.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -9,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -190,6 +194,20 @@ class HttpEngine::Impl {
                       static_cast<long>(options_.max_per_host));
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
                       static_cast<long>(options_.max_idle_connections));
+    // Event-driven: libcurl says which sockets to watch and when its next timeout is, and
+    // is told exactly which socket is ready. (curl_multi_perform visits every transfer on
+    // every wake-up, one poll() each: at 64 transfers in flight that was most of the
+    // loop's CPU.)
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -198,9 +216,11 @@ class HttpEngine::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
-    curl_multi_wakeup(multi_);
+    Wake();
     thread_.join();
     curl_multi_cleanup(multi_);
+    close(epoll_fd_);
+    close(wake_fd_);
     for (CURL* e : idle_easy_) curl_easy_cleanup(e);
     curl_share_cleanup(share_);
   }
@@ -223,7 +243,7 @@ class HttpEngine::Impl {
       Fail(std::move(t), ErrorCode::kUnreachable, "cancelled, the HTTP engine is stopping");
       return;
     }
-    curl_multi_wakeup(multi_);
+    Wake();
   }
 
   EngineStats Stats() const {
@@ -245,14 +265,29 @@ class HttpEngine::Impl {
         incoming_.clear();
       }
       StartReady();
-      int running = 0;
-      curl_multi_perform(multi_, &running);
+      // Adding a transfer sets libcurl's timer to 0: run it before waiting.
+      RunTimerIfDue();
       DrainDone();
       StartReady();
-      curl_multi_perform(multi_, &running);
+      epoll_event events[64];
+      int n = epoll_wait(epoll_fd_, events, 64, PollTimeoutMs());
+      int running = 0;
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake_fd_) {
+          uint64_t count = 0;
+          ssize_t r = read(wake_fd_, &count, sizeof count);
+          (void)r;
+          continue;
+        }
+        int mask = 0;
+        if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+        if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+        if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+        curl_multi_socket_action(multi_, fd, mask, &running);
+      }
+      RunTimerIfDue();
       DrainDone();
-      int timeout = PollTimeoutMs();
-      if (timeout > 0) curl_multi_poll(multi_, nullptr, 0, timeout, nullptr);
     }
     // Stopping: fail everything still queued or in flight.
     for (auto& [easy, t] : active_) {
@@ -273,11 +308,47 @@ class HttpEngine::Impl {
       Fail(std::move(t), ErrorCode::kUnreachable, "cancelled, the HTTP engine is stopping");
   }
 
+  void Wake() {
+    uint64_t one = 1;
+    ssize_t r = write(wake_fd_, &one, sizeof one);
+    (void)r;
+  }
+
+  // libcurl's socket callback: watch `fd` for what it asks (or stop watching it).
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    auto* impl = static_cast<Impl*>(self);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(impl->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.data.fd = fd;
+    if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
+    if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
+    if (epoll_ctl(impl->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+      epoll_ctl(impl->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+  }
+
+  // libcurl's timer callback: when to call it back with CURL_SOCKET_TIMEOUT (-1: never).
+  static int OnTimer(CURLM*, long timeout_ms, void* self) {
+    auto* impl = static_cast<Impl*>(self);
+    impl->timer_due_ms_ = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+    return 0;
+  }
+
+  void RunTimerIfDue() {
+    // The callback may set a new timer while it runs, or 0 again: run until it is later.
+    for (int i = 0; i < 16 && timer_due_ms_ >= 0 && timer_due_ms_ <= NowMs(); ++i) {
+      timer_due_ms_ = -1;
+      int running = 0;
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+  }
+
   int PollTimeoutMs() {
-    long curl_timeout = -1;
-    curl_multi_timeout(multi_, &curl_timeout);
-    int64_t timeout = curl_timeout < 0 ? 1000 : curl_timeout;
     int64_t now = NowMs();
+    int64_t timeout = timer_due_ms_ < 0 ? 1000 : std::max<int64_t>(0, timer_due_ms_ - now);
     for (const auto& t : waiting_) {
       if (t->not_before_ms > now) {
         timeout = std::min(timeout, t->not_before_ms - now);
@@ -530,6 +601,9 @@ class HttpEngine::Impl {
   EngineOptions options_;
   std::mt19937_64 rng_;
   CURLM* multi_ = nullptr;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;            // eventfd: Submit and the destructor wake the loop
+  int64_t timer_due_ms_ = -1;   // libcurl's next timeout (monotonic ms); -1: none
   CURLSH* share_ = nullptr;
   std::vector<CURL*> idle_easy_;  // reset handles for the next transfers; loop's thread only
   std::thread thread_;

@@ -1,4 +1,6 @@
 // racksmith/redfish: one libcurl multi event loop, on its own thread, shared by every BMC.
+// The loop is event-driven (epoll + curl_multi_socket_action): libcurl is only run for the
+// socket that is ready or the timer that is due, never once per transfer per wake-up.
 //
 // Contract:
 // - Submit() queues a request and returns at once; its callback runs on the loop thread

@@ -3,7 +3,8 @@
 # in the same run, on 10, 50 and 200 lab nodes (real OpenSSH sshd per node on 127.0.2.x),
 # running `true` and a command printing ~1 MB; then 10 commands per node in sequence
 # (racksmith playbook over one pooled connection against ansible-playbook).
-# Writes bench/results/fanout.md.
+# Writes bench/results/fanout.md from bench/results/fanout.rows, in which a run replaces the
+# rows of the sizes it measured and keeps the others (so 200 nodes can be run on its own).
 # Usage: bench/fanout/run.sh [BUILD_DIR] [RUNS] [SIZES]   e.g. build-release 3 "10 50 200"
 # Needs: bash scripts/setup.sh --bench (pdsh, clustershell, ansible-core, time).
 set -euo pipefail
@@ -93,11 +94,18 @@ ratio() {  # n what tool column(1 wall, 4 cpu): peer / racksmith
 }
 
 mkdir -p "$root/bench/results"
+rows="$root/bench/results/fanout.rows"
+touch "$rows"
+# Keep the rows of sizes this run did not measure; this run's rows replace the rest.
+awk -F'|' -v s=" $sizes " 'index(s, " " $1 " ") == 0' "$rows" > "$work/kept"
+cat "$work/kept" "$results" | sort -t'|' -k1,1n -s > "$rows"
+results=$rows
+sizes=$(cut -d'|' -f1 "$rows" | sort -nu | paste -sd' ')
 {
   echo "# Fan-out over SSH: racksmith exec vs pdsh, clush, ansible"
   echo
   echo "$(bench_facts); $(pdsh -V 2>&1 | head -1), clush $(clush --version 2>&1 | awk '{print $2}'),"\
-       "$(ansible --version | head -1), $(ssh -V 2>&1). Fan-out $fanout for every tool; $runs runs each."
+       "$(ansible --version | head -1), $(ssh -V 2>&1). Fan-out $fanout for every tool; $runs runs per cell in the latest run (sizes $(cut -d'|' -f1 "$work/rows" | sort -nu | paste -sd' ')); rows of other sizes are from earlier runs."
   echo "Nodes are lab nodes (one OpenSSH sshd per node on 127.0.2.x, commands in a bubblewrap"
   echo "sandbox) on the same machine, so the nodes' own CPU competes with the client's: the"
   echo "client's CPU (its whole process tree: pdsh's and clush's ssh children included) is the"

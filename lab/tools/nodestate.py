@@ -14,6 +14,7 @@ from labtool import load_facts, read_json, state_path, write_json
 PACKAGES = "packages.json"
 SERVICES = "services.json"
 MOUNTS = "mounts.json"
+DISKS = "disks.json"
 
 
 def packages():
@@ -51,6 +52,64 @@ def cuda_files(name, version, install):
     os.chmod(nvcc, 0o755)
 
 
+# What installing a package does on the node besides being recorded, where a later task
+# relies on it: the system user its maintainer script creates (adduser --system --group) and
+# the folders it ships (munge's /etc/munge, owned by munge, is where the munge key goes).
+PACKAGE_PAYLOAD = {
+    "munge": {"user": "munge",
+              "dirs": [("/etc/munge", 0o700), ("/var/lib/munge", 0o711), ("/var/log/munge", 0o700)]},
+    "mdadm": {"dirs": [("/etc/mdadm", 0o755)]},
+}
+
+
+def in_node():
+    """True inside a lab node's sandbox, whose /etc and /var are the node's own; the tools'
+    unit tests run them on the host (RACKSMITH_LAB_NODE empty), where nothing is written."""
+    return bool(os.environ.get("RACKSMITH_LAB_NODE"))
+
+
+def add_system_user(name):
+    """Appends NAME to the node's /etc/passwd and /etc/group (and shadow files) with the
+    lowest free id from 100, as adduser --system --group does; returns (uid, gid)."""
+    def entries(path):
+        try:
+            with open(path) as f:
+                return [line.rstrip("\n").split(":") for line in f if line.strip()]
+        except OSError:
+            return []
+    users, groups = entries("/etc/passwd"), entries("/etc/group")
+    for u in users:
+        if u[0] == name:
+            return int(u[2]), int(u[3])
+    taken = {int(u[2]) for u in users if len(u) > 2 and u[2].isdigit()}
+    taken |= {int(g[2]) for g in groups if len(g) > 2 and g[2].isdigit()}
+    uid = next(i for i in range(100, 1000) if i not in taken)
+    lines = [("/etc/passwd", "%s:x:%d:%d::/nonexistent:/usr/sbin/nologin" % (name, uid, uid)),
+             ("/etc/group", "%s:x:%d:" % (name, uid))]
+    if os.path.exists("/etc/shadow"):
+        lines.append(("/etc/shadow", "%s:*:19000:0:99999:7:::" % name))
+    if os.path.exists("/etc/gshadow"):
+        lines.append(("/etc/gshadow", "%s:!::" % name))
+    for path, line in lines:
+        if not any(g and g[0] == name for g in entries(path)):
+            with open(path, "a") as f:
+                f.write(line + "\n")
+    return uid, uid
+
+
+def package_payload(name):
+    payload = PACKAGE_PAYLOAD.get(name)
+    if not payload or not in_node():
+        return
+    owner = add_system_user(payload["user"]) if "user" in payload else None
+    for path, mode in payload.get("dirs", []):
+        if not os.path.isdir(path):
+            os.makedirs(path)
+            os.chmod(path, mode)
+            if owner:
+                os.chown(path, *owner)
+
+
 def apt_get(argv):
     args = [a for a in argv if not a.startswith("-")]
     if not args:
@@ -78,6 +137,7 @@ def apt_get(argv):
                 continue
             pk[name] = version
             cuda_files(name, version, True)
+            package_payload(name)
             changed.append(name)
             print("Setting up %s (%s) ..." % (name, version))
         elif name in pk:
@@ -87,7 +147,8 @@ def apt_get(argv):
             print("Removing %s (%s) ..." % (name, version or "installed"))
         else:
             print("Package '%s' is not installed, so not removed" % name)
-    write_json(state_path(PACKAGES), pk)
+    if changed:
+        write_json(state_path(PACKAGES), pk)
     verb = "newly installed" if op == "install" else "to remove"
     print("%d upgraded, %d %s, 0 to remove and 0 not upgraded." % (0, len(changed), verb)
           if op == "install" else "0 upgraded, 0 newly installed, %d to remove and 0 not upgraded." % len(changed))
@@ -190,6 +251,7 @@ def systemctl(argv):
         return 1
     op, units = args[0], [unit_name(u) for u in args[1:]]
     sv = read_json(state_path(SERVICES), {})
+    recorded = {k: dict(v) for k, v in sv.items()}
     if op == "daemon-reload":
         return 0
     if op in ("reboot", "poweroff"):
@@ -243,7 +305,8 @@ def systemctl(argv):
             sys.stderr.write("systemctl (racksmith lab): unsupported command %s\n" % op)
             return 1
     sv = {k: v for k, v in sv.items() if v["active"] or v["enabled"] or v["restarts"]}
-    write_json(state_path(SERVICES), sv)
+    if sv != recorded:  # a query (is-active, is-enabled, status) leaves the node as it was
+        write_json(state_path(SERVICES), sv)
     return status
 
 
@@ -283,6 +346,8 @@ def mount(argv):
         elif not a.startswith("-"):
             positional.append(a)
         i += 1
+    if "remount" in options.split(","):
+        return remount(mounts, positional, options)
     wanted = []
     if positional == ["-a"]:
         wanted = [e for e in fstab() if e["type"] not in ("swap",) and e["target"] != "/"]
@@ -299,9 +364,15 @@ def mount(argv):
         else:
             sys.stderr.write("mount: bad usage\n")
             return 1
+    disks = read_json(state_path(DISKS), {})
     for e in wanted:
         if not os.path.isdir(e["target"]):
             sys.stderr.write("mount: %s: mount point does not exist.\n" % e["target"])
+            return 32
+        # A device mkfs never formatted holds no file system (mount(8)'s message for it).
+        if e["source"].startswith("/dev/") and not disks.get(e["source"], {}).get("fstype"):
+            sys.stderr.write("mount: %s: wrong fs type, bad option, bad superblock on %s, missing "
+                             "codepage or helper program, or other error.\n" % (e["target"], e["source"]))
             return 32
         if any(m["target"] == e["target"] for m in mounts):
             if positional != ["-a"]:
@@ -309,6 +380,22 @@ def mount(argv):
                 return 32
             continue
         mounts.append(e)
+    write_json(state_path(MOUNTS), mounts)
+    return 0
+
+
+def remount(mounts, positional, options):
+    """mount -o remount[,OPTS] DIR: the mounted file system keeps its source and type and
+    takes the options of its fstab line (then OPTS), as mount(8) merges them."""
+    target = positional[-1].rstrip("/") if len(positional) == 1 else None
+    recorded = [m for m in mounts if target and m["target"].rstrip("/") == target]
+    if not recorded:
+        sys.stderr.write("mount: %s: mount point not mounted or bad option.\n" % (target or ""))
+        return 32
+    line = [e for e in fstab() if e["target"].rstrip("/") == target]
+    extra = [o for o in options.split(",") if o != "remount"]
+    base = line[0]["options"].split(",") if line else recorded[0]["options"].split(",")
+    recorded[0]["options"] = ",".join(base + [o for o in extra if o not in base])
     write_json(state_path(MOUNTS), mounts)
     return 0
 
@@ -348,8 +435,6 @@ def main(tool, argv):
 # ---- Block devices: blkid, mkfs.*, mdadm (recorded in disks.json; the node's /dev is the
 # sandbox's own minimal one, so nothing here could ever touch a real disk) ----------------
 
-DISKS = "disks.json"
-
 
 def blkid(argv):
     """blkid DEV: `DEV: LABEL="l" UUID="u" TYPE="t"` for a device mkfs formatted, else exit 2."""
@@ -380,7 +465,8 @@ def mkfs(tool, argv):
         return 1
     disks = read_json(state_path(DISKS), {})
     import uuid
-    disks[dev] = {"fstype": fstype, "label": label, "uuid": str(uuid.uuid4())}
+    # An array stays an array (its members are kept) with a file system on it.
+    disks.setdefault(dev, {}).update({"fstype": fstype, "label": label, "uuid": str(uuid.uuid4())})
     write_json(state_path(DISKS), disks)
     return 0
 

@@ -197,6 +197,12 @@ ModuleResult RunMount(ModuleContext& ctx, const Json& args) {
   std::string state = ArgString(args, "state", "mounted");
   std::string fstab = ArgString(args, "fstab", "/etc/fstab");
   if (path.empty() || path[0] != '/') return Failed("path must be absolute, found \"" + path + "\"");
+  // Templates can render them empty (an inventory mount without a source): that would write
+  // an fstab line with fields missing, which breaks every later line's parsing at boot.
+  if ((state == "mounted" || state == "present") &&
+      (ArgString(args, "src").empty() || ArgString(args, "fstype").empty())) {
+    return Failed("state: " + state + " needs a non-empty src and fstype for " + path);
+  }
   std::string opts;
   for (const auto& o : ArgList(args, "opts")) opts += (opts.empty() ? "" : ",") + o;
   if (opts.empty()) opts = "defaults";
@@ -215,6 +221,9 @@ ModuleResult RunMount(ModuleContext& ctx, const Json& args) {
     pos = nl + 1;
   }
   bool found = false;
+  // The line this one replaces: a remount applies new options, but never a new source or
+  // file system type (the kernel keeps what is mounted), so those need a fresh mount.
+  bool new_source = false;
   std::vector<std::string> out;
   for (const auto& l : lines) {
     auto f = Fields(l);
@@ -223,7 +232,9 @@ ModuleResult RunMount(ModuleContext& ctx, const Json& args) {
       out.push_back(l);
     } else if (state != "absent" && state != "unmounted" && !found) {
       // Same fields, maybe different spacing: keep the admin's formatting.
-      out.push_back(f == Fields(want_line) ? l : want_line);
+      auto want = Fields(want_line);
+      out.push_back(f == want ? l : want_line);
+      new_source = f[0] != want[0] || f.size() < 3 || f[2] != want[2];
       found = true;
     } else if (state == "unmounted") {
       out.push_back(l);
@@ -261,6 +272,9 @@ ModuleResult RunMount(ModuleContext& ctx, const Json& args) {
     if (!mounted) {
       if (!act("mkdir -p -- " + q, "created " + path)) return r;
       act("mount " + q, "mounted");
+    } else if (fstab_changed && new_source) {
+      if (act("umount " + q, "unmounted"))
+        act("mount " + q, "mounted from " + ArgString(args, "src"));
     } else if (fstab_changed) {
       act("mount -o remount " + q, "remounted");
     }

@@ -225,6 +225,12 @@ TEST_CASE("The package manager, systemctl and mount shims record state under the
   CHECK_THAT(t.Run({"mount"}).out, Catch::Contains("127.0.3.1:/export/home on " +
                                                    t.tmp.Join("mnt") + " type nfs (rw,hard)"));
   CHECK(t.Run({"mountpoint", "-q", t.tmp.Join("mnt")}).exit_code == 0);
+  // A remount keeps the source and takes the new options.
+  REQUIRE(t.Run({"mount", "-o", "remount,noatime", t.tmp.Join("mnt")}).exit_code == 0);
+  CHECK_THAT(t.Run({"mount"}).out,
+             Catch::Contains("127.0.3.1:/export/home on " + t.tmp.Join("mnt") +
+                             " type nfs (rw,hard,noatime)"));
+  CHECK(t.Run({"mount", "-o", "remount", t.tmp.Join("state")}).exit_code == 32);
   CHECK(fs::exists(t.tmp.Join("state/packages.json")));
 }
 

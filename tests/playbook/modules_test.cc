@@ -270,6 +270,29 @@ TEST_CASE("mount writes the fstab line and mounts, then does nothing", "[playboo
   CHECK_THAT(n.Content("/etc/fstab"), Catch::Contains("rw,hard"));
   r = RunOn(fake, ro);
   CHECK(r.results[0].msg == "fstab updated, remounted");
+
+  // A new source cannot be remounted: the old one is unmounted and the new one mounted.
+  Playbook moved = MustLoad(R"(tasks:
+  - mount: {path: /home, src: "nfs2:/export/home", fstype: nfs, opts: ro}
+)");
+  r = RunOn(fake, moved);
+  CHECK(r.results[0].msg == "fstab updated, unmounted, mounted from nfs2:/export/home");
+  CHECK_THAT(n.Content("/etc/fstab"), Catch::Contains("\nnfs2:/export/home /home nfs ro 0 0\n"));
+  CHECK(n.mounted.count("/home"));
+  CHECK(RunOn(fake, moved).changed == 0);
+}
+
+TEST_CASE("mount refuses an empty source and leaves fstab alone", "[playbook]") {
+  Playbook pb = MustLoad(R"(tasks:
+  - mount: {path: /scratch, src: "{{ '' }}", fstype: xfs}
+)");
+  FakeTransport fake;
+  auto& n = fake.Node("n1");
+  n.AddFile("/etc/fstab", "UUID=1 / ext4 defaults 0 1\n");
+  auto r = RunOn(fake, pb);
+  CHECK(r.results[0].status == TaskStatus::kFailed);
+  CHECK(r.results[0].msg == "state: mounted needs a non-empty src and fstype for /scratch");
+  CHECK(n.Content("/etc/fstab") == "UUID=1 / ext4 defaults 0 1\n");
 }
 
 TEST_CASE("mount absent removes the line and unmounts", "[playbook]") {

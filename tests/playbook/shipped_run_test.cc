@@ -2,6 +2,9 @@
 // promise, and a second run changes nothing.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -315,37 +318,52 @@ using racksmith::testing::CliResult;
 using racksmith::testing::RunCli;
 using racksmith::testing::SourcePath;
 
-// Two lab nodes (4 x RTX 3090; 8 x A100 with NVSwitch) with SSH on 127.0.13.1-2 and their BMCs
-// on 127.0.14.1-2, addresses no other test uses; `lab down` when done.
+// Two lab nodes (4 x RTX 3090; 8 x A100 with NVSwitch, in Slurm partitions, with an NFS
+// mount from a loopback address and a two-drive local scratch) with SSH on 127.0.13.B1-B2 and
+// their BMCs on 127.0.14.B1-B2 (B: the test's block), addresses no other test uses; `lab
+// down` when done.
 class PlaybookLab {
  public:
-  PlaybookLab() {
+  explicit PlaybookLab(int block = 0) {
     dir_ = tmp_.Join("lab");
+    const std::string ssh_net = "127.0.13.", bmc_net = "127.0.14.";
     std::ostringstream y;
     y << "site: pblab\n"
          "defaults:\n"
          "  bmc: {driver: redfish, username: admin, password: {env: PB_LAB_BMC_PW}}\n"
          "  ssh: {user: root, port: "
-      << racksmith::testing::FreeLoopbackPort("127.0.13.1") << ", key: " << dir_
+      << racksmith::testing::FreeLoopbackPort(ssh_net + std::to_string(block * 2 + 1))
+      << ", key: " << dir_
       << "/keys/client_ed25519}\n"
-         "  software: {nvidia_driver: \"550.127.05\", cuda: \"12.4\"}\n"
+         "  software: {nvidia_driver: \"550.127.05\", cuda: \"12.4\", slurm: \"23.11.4\"}\n"
+         "  mounts: [datasets, scratch]\n"
+         "mounts:\n"
+         "  datasets: {type: nfs, source: \"127.0.0.1:/export/datasets\", target: /mnt/datasets, "
+         "options: [ro, hard]}\n"
+         "  scratch: {type: local, source: \"/dev/nvme1n1,/dev/nvme2n1\", target: /mnt/scratch, "
+         "options: [noatime]}\n"
          "profiles:\n"
          "  pl-3090:\n"
          "    hardware: {gpus: {model: \"NVIDIA GeForce RTX 3090\", count: 4}, memory_gib: 256, "
          "cpus: 64}\n"
+         "    slurm: {partitions: [gpu], features: [rtx3090]}\n"
          "  pl-a100:\n"
          "    hardware: {gpus: {model: \"NVIDIA A100-SXM4-80GB\", count: 8}, nvswitch: true, "
          "memory_gib: 1024, cpus: 128}\n"
          "    software: {nccl: \"2.21.5\"}\n"
+         "    slurm: {partitions: [gpu, a100], features: [a100, nvlink]}\n"
          "racks:\n"
          "  - name: pl-r1\n"
          "    nodes:\n";
-    int bmc_port = racksmith::testing::FreeLoopbackPort("127.0.14.1");
+    int bmc_port = racksmith::testing::FreeLoopbackPort(bmc_net + std::to_string(block * 2 + 1));
     for (int i = 1; i <= 2; ++i) {
+      ips_.push_back(ssh_net + std::to_string(block * 2 + i));
       y << "      - {name: " << Name(i) << ", profile: " << (i == 1 ? "pl-3090" : "pl-a100")
-        << ", ip: 127.0.13." << i << ", bmc: \"http://127.0.14." << i << ":" << bmc_port << "\"}\n";
+        << ", ip: " << ips_.back() << ", bmc: \"http://" << bmc_net << block * 2 + i << ":"
+        << bmc_port << "\"}\n";
     }
-    inventory_ = tmp_.Write("inventory.yaml", y.str());
+    inventory_text_ = y.str();
+    inventory_ = tmp_.Write("inventory.yaml", inventory_text_);
     exporter_ = tmp_.Write("dcgm-exporter", "#!/bin/sh\necho dcgm-exporter\n");
   }
   ~PlaybookLab() { RunCli({"lab", "--dir", dir_, "down"}, Env()); }
@@ -377,6 +395,23 @@ class PlaybookLab {
     args.insert(args.end(), extra.begin(), extra.end());
     return RunCli(args, Env());
   }
+  /// Node i's SSH address.
+  const std::string& Ip(int i) const { return ips_[i - 1]; }
+  /// A file in the test's own folder (on the controller).
+  std::string WriteLocal(const std::string& name, const std::string& content) const {
+    return tmp_.Write(name, content);
+  }
+  /// Rewrites the inventory with `from` replaced by `to` (once).
+  void EditInventory(const std::string& from, const std::string& to) {
+    size_t at = inventory_text_.find(from);
+    REQUIRE(at != std::string::npos);
+    inventory_text_.replace(at, from.size(), to);
+    tmp_.Write("inventory.yaml", inventory_text_);
+  }
+  bool Exists(int i, const std::string& path) const {
+    std::error_code ec;
+    return std::filesystem::exists(Path(i, path), ec);
+  }
   /// A file in node i's sandbox (path absolute inside the node).
   std::string Path(int i, const std::string& path) const {
     return dir_ + "/nodes/" + Name(i) + "/root" + path;
@@ -387,7 +422,7 @@ class PlaybookLab {
     ss << in.rdbuf();
     return ss.str();
   }
-  /// What the lab's apt and systemctl recorded on node i.
+  /// What the lab's apt, systemctl, mount and mkfs recorded on node i.
   nlohmann::json State(int i, const std::string& file) const {
     std::string text = Read(i, "/var/lib/racksmith-lab/" + file);
     return text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
@@ -395,7 +430,8 @@ class PlaybookLab {
 
  private:
   racksmith::testing::TempDir tmp_;
-  std::string dir_, inventory_, exporter_;
+  std::string dir_, inventory_, inventory_text_, exporter_;
+  std::vector<std::string> ips_;
 };
 
 // Changed tasks per node of a `playbook run --json`.
@@ -466,6 +502,169 @@ TEST_CASE(
                Catch::Contains("\"path\": \"nvidia-container-runtime\""));
     CHECK(lab.Read(i, "/etc/profile.d/cuda.sh").find("/usr/local/cuda-12.4") != std::string::npos);
   }
+}
+
+// What a --check run must leave alone on the lab nodes: the lab's records and the files
+// the slurm and mounts playbooks write ("-" for a missing file).
+std::map<std::string, std::string> LabSnapshot(const PlaybookLab& lab) {
+  std::map<std::string, std::string> out;
+  for (int i = 1; i <= 2; ++i) {
+    for (const char* f : {"packages.json", "services.json", "mounts.json", "disks.json"})
+      out[PlaybookLab::Name(i) + ":" + f] = lab.Read(i, std::string("/var/lib/racksmith-lab/") + f);
+    for (const char* f :
+         {"/etc/slurm", "/etc/slurm/slurm.conf", "/etc/slurm/gres.conf", "/etc/slurm/cgroup.conf",
+          "/etc/munge/munge.key", "/etc/passwd", "/etc/fstab", "/etc/mdadm/mdadm.conf",
+          "/etc/mdadm.conf", "/etc/racksmith/mounts", "/mnt/datasets", "/mnt/scratch"}) {
+      out[PlaybookLab::Name(i) + ":" + f] = lab.Exists(i, f) ? "+" + lab.Read(i, f) : "-";
+    }
+  }
+  return out;
+}
+
+// The recorded mount at `target` on node i ({} when none).
+nlohmann::json LabMount(const PlaybookLab& lab, int i, const std::string& target) {
+  for (const auto& m : lab.State(i, "mounts.json"))
+    if (m.is_object() && m.value("target", "") == target) return m;
+  return nlohmann::json::object();
+}
+
+TEST_CASE(
+    "the shipped slurm and mounts playbooks run on lab nodes once, change nothing the second "
+    "time, and change nothing under --check",
+    "[playbook][lab]") {
+  PlaybookLab lab(1);
+  CliResult up = lab.Up();
+  INFO(up.out << up.err);
+  REQUIRE(up.exit_code == 0);
+  const std::map<std::string, int> unchanged = {{"pl-n1", 0}, {"pl-n2", 0}};
+  const std::string key_bytes = "lab-munge-key-5f0e2c9a8b7d6e41";
+  const std::vector<std::string> vars = {
+      "-e", "slurm_control_host=pblab-head", "-e",
+      "munge_key_file=" + lab.WriteLocal("munge.key", key_bytes)};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.end(), vars.begin(), vars.end());
+    return more;
+  };
+
+  for (std::string book : {"slurm.yaml", "mounts.yaml"}) {
+    INFO(book);
+    auto before = LabSnapshot(lab);
+    CliResult dry = lab.Run(book, with({"--check", "--diff"}));
+    INFO("--check: " << dry.out << dry.err);
+    CHECK(dry.exit_code == 0);
+    CHECK(ChangedPerNode(dry).size() == 2);
+    for (const auto& [node, changed] : ChangedPerNode(dry)) CHECK(changed > 0);
+    auto after = LabSnapshot(lab);
+    for (const auto& [what, value] : before) {
+      INFO(what);
+      CHECK(after[what] == value);
+    }
+
+    CliResult first = lab.Run(book, with({"--diff"}));
+    INFO("first run: " << first.out << first.err);
+    REQUIRE(first.exit_code == 0);
+    // The munge key is no_log: never in a report, even with --diff.
+    CHECK_THAT(dry.out + dry.err + first.out + first.err, !Catch::Contains(key_bytes));
+    CliResult second = lab.Run(book, with({}));
+    INFO("second run: " << second.out << second.err);
+    CHECK(second.exit_code == 0);
+    CHECK(ChangedPerNode(second) == unchanged);
+  }
+
+  // slurm.yaml: the same slurm.conf on every node, from the whole inventory.
+  const std::string conf = lab.Read(1, "/etc/slurm/slurm.conf");
+  CHECK_THAT(conf, Catch::Contains("ClusterName=pblab\nSlurmctldHost=pblab-head\n"));
+  CHECK_THAT(conf, Catch::Contains("NodeName=pl-n1 NodeAddr=" + lab.Ip(1) +
+                                   " CPUs=64 RealMemory=249036 Gres=gpu:rtx3090:4 "
+                                   "Features=rtx3090\n"));
+  CHECK_THAT(conf, Catch::Contains("NodeName=pl-n2 NodeAddr=" + lab.Ip(2) +
+                                   " CPUs=128 RealMemory=996147 Gres=gpu:a100:8 "
+                                   "Features=a100,nvlink\n"));
+  CHECK_THAT(conf, Catch::Contains("PartitionName=gpu Nodes=pl-n[1-2] Default=YES MaxTime=INFINITE "
+                                   "State=UP\nPartitionName=a100 Nodes=pl-n2 MaxTime=INFINITE "
+                                   "State=UP\n"));
+  CHECK(lab.Read(2, "/etc/slurm/slurm.conf") == conf);
+  for (int i = 1; i <= 2; ++i) {
+    INFO(PlaybookLab::Name(i));
+    nlohmann::json pk = lab.State(i, "packages.json");
+    nlohmann::json sv = lab.State(i, "services.json");
+    CHECK(pk.contains("munge"));
+    CHECK(pk.value("slurmd", "").rfind("23.11.4", 0) == 0);
+    for (const char* unit : {"munge.service", "slurmd.service"}) {
+      INFO(unit);
+      CHECK(sv[unit].value("active", false));
+      CHECK(sv[unit].value("enabled", false));
+      // The handlers restarted each once, on the first run only.
+      CHECK(sv[unit].value("restarts", 0) == 1);
+    }
+    const std::string gres = lab.Read(i, "/etc/slurm/gres.conf");
+    const int gpus = i == 1 ? 4 : 8;
+    const std::string type = i == 1 ? "rtx3090" : "a100";
+    for (int g = 0; g < gpus; ++g) {
+      CHECK_THAT(gres, Catch::Contains("NodeName=" + PlaybookLab::Name(i) + " Name=gpu Type=" +
+                                       type + " File=/dev/nvidia" + std::to_string(g) + "\n"));
+    }
+    CHECK_THAT(gres, !Catch::Contains("File=/dev/nvidia" + std::to_string(gpus)));
+    CHECK_THAT(lab.Read(i, "/etc/slurm/cgroup.conf"), Catch::Contains("ConstrainSwapSpace=yes\n"));
+    // The munge key: the controller's bytes, 0400, owned by the munge user apt created.
+    CHECK(lab.Read(i, "/etc/munge/munge.key") == key_bytes);
+    struct stat st {};
+    REQUIRE(::stat(lab.Path(i, "/etc/munge/munge.key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0400);
+    CHECK(st.st_uid != 0);
+    CHECK_THAT(lab.Read(i, "/etc/passwd"),
+               Catch::Contains("\nmunge:x:" + std::to_string(st.st_uid) + ":" +
+                               std::to_string(st.st_gid) + ":"));
+  }
+
+  // mounts.yaml: fstab lines with the inventory's options, mounts and the RAID0 scratch.
+  for (int i = 1; i <= 2; ++i) {
+    INFO(PlaybookLab::Name(i));
+    nlohmann::json pk = lab.State(i, "packages.json");
+    for (const char* p : {"nfs-common", "mdadm", "xfsprogs"}) CHECK(pk.contains(p));
+    const std::string fstab = lab.Read(i, "/etc/fstab");
+    CHECK_THAT(fstab, Catch::Contains(
+                          "\n127.0.0.1:/export/datasets /mnt/datasets nfs ro,hard,_netdev 0 0\n"));
+    CHECK_THAT(fstab, Catch::Contains("\n/dev/md/scratch /mnt/scratch xfs noatime 0 0\n"));
+    nlohmann::json nfs = LabMount(lab, i, "/mnt/datasets");
+    CHECK(nfs.value("source", "") == "127.0.0.1:/export/datasets");
+    CHECK(nfs.value("type", "") == "nfs");
+    CHECK(nfs.value("options", "") == "ro,hard,_netdev");
+    nlohmann::json scratch = LabMount(lab, i, "/mnt/scratch");
+    CHECK(scratch.value("source", "") == "/dev/md/scratch");
+    CHECK(scratch.value("type", "") == "xfs");
+    nlohmann::json md =
+        lab.State(i, "disks.json").value("/dev/md/scratch", nlohmann::json::object());
+    CHECK(md.value("fstype", "") == "xfs");
+    CHECK(md.value("label", "") == "scratch");
+    CHECK(md["raid"] == nlohmann::json::array({"/dev/nvme1n1", "/dev/nvme2n1"}));
+    CHECK_THAT(lab.Read(i, "/etc/mdadm/mdadm.conf"), Catch::Contains("ARRAY /dev/md/scratch "));
+  }
+
+  // New options in the inventory: the fstab line is replaced and the mount remounted; a new
+  // source: unmounted and mounted from it. Each once.
+  lab.EditInventory("options: [ro, hard]}", "options: [ro, hard, noatime]}");
+  const std::map<std::string, int> one = {{"pl-n1", 1}, {"pl-n2", 1}};
+  CliResult opts = lab.Run("mounts.yaml");
+  INFO("new options: " << opts.out << opts.err);
+  CHECK(opts.exit_code == 0);
+  CHECK(ChangedPerNode(opts) == one);
+  CHECK(LabMount(lab, 1, "/mnt/datasets").value("options", "") == "ro,hard,noatime,_netdev");
+  lab.EditInventory("127.0.0.1:/export/datasets", "127.0.0.2:/export/datasets");
+  CliResult moved = lab.Run("mounts.yaml");
+  INFO("new source: " << moved.out << moved.err);
+  CHECK(moved.exit_code == 0);
+  CHECK(ChangedPerNode(moved) == one);
+  for (int i = 1; i <= 2; ++i) {
+    CHECK(LabMount(lab, i, "/mnt/datasets").value("source", "") == "127.0.0.2:/export/datasets");
+    CHECK_THAT(lab.Read(i, "/etc/fstab"),
+               Catch::Contains("\n127.0.0.2:/export/datasets /mnt/datasets nfs "
+                               "ro,hard,noatime,_netdev 0 0\n"));
+    CHECK(lab.State(i, "mounts.json").size() == 2);
+  }
+  CliResult again = lab.Run("mounts.yaml");
+  INFO("again: " << again.out << again.err);
+  CHECK(ChangedPerNode(again) == unchanged);
 }
 
 }  // namespace

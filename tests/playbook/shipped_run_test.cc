@@ -169,6 +169,18 @@ TEST_CASE("the shipped mounts playbook mounts NFS once", "[playbook]") {
   CHECK(second.TotalChanged() == 0);
 }
 
+TEST_CASE("the shipped mounts playbook adds _netdev once when the inventory lists it",
+          "[playbook]") {
+  Cluster c("ubuntu");
+  for (auto& t : c.targets) t.node["mounts"][0]["options"] = Json::array({"ro", "_netdev"});
+  Playbook pb = Shipped("mounts.yaml");
+  RunReport first = RunPlaybook(pb, c.targets, c.fake, c.options);
+  INFO(FormatReport(pb, first, false));
+  REQUIRE(first.AllSucceeded());
+  CHECK_THAT(c.fake.Node("gpu01").Content("/etc/fstab"),
+             Catch::Contains("10.0.9.1:/export/home /home nfs ro,_netdev 0 0\n"));
+}
+
 // Runs `pb` on a fresh cluster in check mode (nothing may change), then for real, then again
 // (nothing may change). Returns the first real run's report.
 RunReport CheckRunRerun(Cluster& c, const Playbook& pb, const std::vector<std::string>& watched) {

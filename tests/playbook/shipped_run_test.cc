@@ -169,6 +169,65 @@ TEST_CASE("the shipped mounts playbook mounts NFS once", "[playbook]") {
   CHECK(second.TotalChanged() == 0);
 }
 
+TEST_CASE("the shipped mounts playbook sets up Lustre, BeeGFS and GPFS clients once",
+          "[playbook]") {
+  Cluster c("ubuntu");
+  for (auto& t : c.targets)
+    t.node["mounts"] = Json::parse(R"([
+      {"name": "scratch", "type": "lustre", "source": "10.0.9.2@o2ib:/scratch",
+       "target": "/lustre/scratch", "options": ["flock"]},
+      {"name": "work", "type": "beegfs", "source": "10.0.9.3:/work", "target": "/work",
+       "options": []},
+      {"name": "gpfs1", "type": "gpfs", "source": "gpfs1", "target": "/gpfs/gpfs1",
+       "options": ["ro"]}])");
+  for (const char* node : {"gpu01", "gpu02"}) {
+    auto& n = c.fake.Node(node);
+    n.available.insert({{"beegfs-client", "7.4.2"}, {"beegfs-helperd", "7.4.2"},
+                        {"beegfs-utils", "7.4.2"}});
+    n.AddFile("/usr/lpp/mmfs/bin/mmmount", "#!/bin/sh\n", 0755);
+    n.services["beegfs-client"] = {};  // the unit the package ships
+  }
+  auto ok = [](const std::string& out) {
+    return [out](testing::FakeNode&) {
+      transport::ExecResult r;
+      r.exit_status = 0;
+      r.stdout_text = out;
+      return r;
+    };
+  };
+  c.fake.On("modinfo lustre >/dev/null", ok(""));
+  // GPFS mounts through mmmount: the first run mounts (with the inventory's -o ro), the
+  // second finds it in mmlsmount's list.
+  c.fake.On(
+      "/usr/lpp/mmfs/bin/mmlsmount gpfs1 -L | grep -q \"$(hostname -s)\" && echo mounted || "
+      "{ /usr/lpp/mmfs/bin/mmmount gpfs1 -o ro && echo done; }",
+      [&](testing::FakeNode& n) {
+        transport::ExecResult r;
+        r.exit_status = 0;
+        r.stdout_text = n.mounted.insert("/gpfs/gpfs1").second ? "done\n" : "mounted\n";
+        return r;
+      });
+  Playbook pb = Shipped("mounts.yaml");
+  RunReport first = RunPlaybook(pb, c.targets, c.fake, c.options);
+  INFO(FormatReport(pb, first, false));
+  REQUIRE(first.AllSucceeded());
+  auto& n = c.fake.Node("gpu01");
+  CHECK_THAT(n.Content("/etc/fstab"),
+             Catch::Contains("10.0.9.2@o2ib:/scratch /lustre/scratch lustre flock,_netdev 0 0\n"));
+  CHECK(n.mounted.count("/lustre/scratch") == 1);
+  CHECK(n.installed.count("beegfs-client") == 1);
+  CHECK_THAT(n.Content("/etc/beegfs/beegfs-client-work.conf"),
+             Catch::Contains("sysMgmtdHost = 10.0.9.3"));
+  CHECK(n.services["beegfs-client"].active);
+  CHECK(n.services["beegfs-client"].enabled);
+  CHECK(n.Exists("/gpfs/gpfs1"));
+  CHECK(n.mounted.count("/gpfs/gpfs1") == 1);
+  RunReport second = RunPlaybook(pb, c.targets, c.fake, c.options);
+  INFO(FormatReport(pb, second, true));
+  CHECK(second.AllSucceeded());
+  CHECK(second.TotalChanged() == 0);
+}
+
 TEST_CASE("the shipped mounts playbook adds _netdev once when the inventory lists it",
           "[playbook]") {
   Cluster c("ubuntu");

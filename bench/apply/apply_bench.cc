@@ -3,9 +3,14 @@
 // whose steps take fixed simulated times. It measures how close the executor gets to the
 // lower bound any scheduler has, and what it costs per step.
 //
-// Lower bound of a run: per rolling wave (wave 0 = nodes outside a rollout, run alongside
-// wave 1), max(the slowest node's own critical path through its DAG, the wave's total step
-// time / concurrency); waves add up because wave k starts only when wave k-1 is finished.
+// Lower bound of a run: the largest of
+// - the slowest node's own critical path through its DAG;
+// - the total step time / concurrency (the overall limit's queueing);
+// - per rolling group (partition, rack), the time its rolled and returning nodes are out of
+//   service, at least each one's critical path, summed / the group's budget: max_unavailable
+//   lets no more than that many be out at once.
+// Rolling changes are a sliding window (the executor does not wait for a wave to finish), so
+// waves do not add up.
 //
 // Usage: apply_bench --nodes 200 --concurrency 32 --scale 0.02 --dir DIR
 //                    [--scenario new|upgrade|both] [--ansible-out FILE]
@@ -17,10 +22,11 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
-#include <queue>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <queue>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -122,14 +128,19 @@ racks:
 struct Bound {
   double critical_path_s = 0;  // slowest node's own path
   double work_s = 0;           // all steps
+  double queue_s = 0;          // work / concurrency
+  double window_s = 0;         // max over rolling groups: nodes' out-of-service time / budget
+  std::string window_group;    // the group that sets window_s
   double lower_bound_s = 0;
   int waves = 0;
 };
 
 Bound LowerBound(const plan::Plan& plan, const SimDriver& driver, int concurrency) {
-  std::map<int, std::pair<double, double>> per_wave;  // wave -> (max path, work)
   Bound b;
+  std::vector<double> out_s(plan.rolling_groups.size(), 0);  // per group: sum of paths
+  std::set<int> waves;
   for (const plan::NodePlan& np : plan.nodes) {
+    if (np.steps.empty()) continue;
     std::unordered_map<std::string, double> finish;  // step id -> earliest finish
     double path = 0, work = 0;
     for (const plan::Step& s : np.steps) {
@@ -140,24 +151,29 @@ Bound LowerBound(const plan::Plan& plan, const SimDriver& driver, int concurrenc
       path = std::max(path, start + d);
       work += d;
     }
-    int wave = std::max(np.wave, 1);  // wave 0 runs alongside wave 1
-    auto& w = per_wave[wave];
-    w.first = std::max(w.first, path);
-    w.second += work;
+    for (int g : np.rolling_groups) out_s[g] += path;
+    waves.insert(std::max(np.wave, 1));  // wave 0 runs alongside wave 1
     b.critical_path_s = std::max(b.critical_path_s, path);
     b.work_s += work;
   }
-  for (const auto& [wave, w] : per_wave) {
-    b.lower_bound_s += std::max(w.first, w.second / concurrency);
+  b.queue_s = b.work_s / concurrency;
+  for (size_t g = 0; g < out_s.size(); ++g) {
+    double w = out_s[g] / plan.rolling_groups[g].budget;
+    if (w > b.window_s) {
+      b.window_s = w;
+      b.window_group = plan.rolling_groups[g].name;
+    }
   }
-  b.waves = static_cast<int>(per_wave.size());
+  b.lower_bound_s = std::max({b.critical_path_s, b.queue_s, b.window_s});
+  b.waves = static_cast<int>(waves.size());
   return b;
 }
 
 // The executor's own policy with zero overhead: steps start in the order they became ready
-// (plan order first), at most `concurrency` at once, a node of wave k only once every node
-// of earlier waves is finished. What the run would take if scheduling and journaling cost
-// nothing; wall / this is the executor's overhead in wall-clock terms.
+// (plan order first), at most `concurrency` at once; after them, rolled nodes not started
+// yet, in (wave, plan) order, each only while each of its rolling groups has fewer nodes out
+// of service than its budget (the sliding window). What the run would take if scheduling and
+// journaling cost nothing; wall / this is the executor's overhead in wall-clock terms.
 double ZeroOverheadSchedule(const plan::Plan& plan, const SimDriver& driver, int concurrency) {
   struct S {
     int node;
@@ -166,46 +182,62 @@ double ZeroOverheadSchedule(const plan::Plan& plan, const SimDriver& driver, int
     std::vector<int> dependents;
   };
   std::vector<S> steps;
-  std::vector<int> node_wave, node_left;
-  std::deque<int> ready;
-  std::map<int, int> unfinished;  // wave -> nodes not finished
+  std::vector<const plan::NodePlan*> node_plan;
+  std::vector<int> node_left;
+  std::vector<bool> counted;
+  std::vector<int> unavailable(plan.rolling_groups.size(), 0);
+  std::deque<int> ready, rollout;  // the executor's ready_ and rollout_
+  auto count = [&](int node, int delta) {
+    counted[node] = delta > 0;
+    for (int g : node_plan[node]->rolling_groups) unavailable[g] += delta;
+  };
   for (const plan::NodePlan& np : plan.nodes) {
     if (np.steps.empty()) continue;
-    int n = static_cast<int>(node_wave.size());
-    node_wave.push_back(np.wave);
+    int n = static_cast<int>(node_plan.size());
+    node_plan.push_back(&np);
     node_left.push_back(static_cast<int>(np.steps.size()));
-    if (np.wave > 0) ++unfinished[np.wave];
+    counted.push_back(false);
+    if (np.returning) count(n, +1);
     std::unordered_map<std::string, int> index;
     for (const plan::Step& st : np.steps) {
       int i = static_cast<int>(steps.size());
       index[st.id] = i;
-      steps.push_back({n, driver.Millis(st) / 1000.0});
+      steps.push_back({n, driver.Millis(st) / 1000.0, 0, {}});
       for (const std::string& need : st.needs) {
         steps[index[need]].dependents.push_back(i);
         ++steps[i].waiting;
       }
-      if (steps[i].waiting == 0) ready.push_back(i);
+      if (steps[i].waiting == 0) (np.wave > 0 ? rollout : ready).push_back(i);
     }
   }
-  std::vector<bool> started(node_wave.size(), false);
+  std::stable_sort(rollout.begin(), rollout.end(), [&](int a, int b) {
+    return node_plan[steps[a].node]->wave < node_plan[steps[b].node]->wave;
+  });
+  auto has_room = [&](int node) {
+    for (int g : node_plan[node]->rolling_groups) {
+      if (unavailable[g] >= plan.rolling_groups[g].budget) return false;
+    }
+    return true;
+  };
+  std::vector<bool> started(node_plan.size(), false);
   using Running = std::pair<double, int>;  // end time, step
   std::priority_queue<Running, std::vector<Running>, std::greater<>> running;
   double now = 0;
-  auto current_wave = [&] {
-    while (!unfinished.empty() && unfinished.begin()->second == 0) unfinished.erase(unfinished.begin());
-    return unfinished.empty() ? 0 : unfinished.begin()->first;
-  };
   for (;;) {
-    int wave = current_wave();
-    for (auto it = ready.begin(); it != ready.end() && static_cast<int>(running.size()) < concurrency;) {
-      int node = steps[*it].node;
-      if (!started[node] && node_wave[node] > 0 && node_wave[node] > wave) {
-        ++it;
-        continue;
+    for (std::deque<int>* queue : {&ready, &rollout}) {
+      for (auto it = queue->begin();
+           it != queue->end() && static_cast<int>(running.size()) < concurrency;) {
+        int node = steps[*it].node;
+        bool rolled = node_plan[node]->wave > 0;
+        if (!started[node] && rolled && !has_room(node)) {
+          ++it;
+          continue;
+        }
+        if (!started[node] && rolled) count(node, +1);
+        started[node] = true;
+        running.push({now + steps[*it].d, *it});
+        it = queue->erase(it);
       }
-      started[node] = true;
-      running.push({now + steps[*it].d, *it});
-      it = ready.erase(it);
     }
     if (running.empty()) break;
     auto [end, i] = running.top();
@@ -215,7 +247,7 @@ double ZeroOverheadSchedule(const plan::Plan& plan, const SimDriver& driver, int
       if (--steps[d].waiting == 0) ready.push_back(d);
     }
     int node = steps[i].node;
-    if (--node_left[node] == 0 && node_wave[node] > 0) --unfinished[node_wave[node]];
+    if (--node_left[node] == 0 && counted[node]) count(node, -1);
   }
   return now;
 }
@@ -325,6 +357,9 @@ int main(int argc, char** argv) {
         {"wall_s", wall},
         {"critical_path_s", bound.critical_path_s},
         {"work_s", bound.work_s},
+        {"queue_s", bound.queue_s},
+        {"window_s", bound.window_s},
+        {"window_group", bound.window_group},
         {"lower_bound_s", bound.lower_bound_s},
         {"ratio", wall / bound.lower_bound_s},
         {"zero_overhead_s", ideal},

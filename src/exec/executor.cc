@@ -44,6 +44,9 @@ std::string IntentJson(const plan::Step& step, const plan::NodePlan& node) {
   j["destructive"] = step.destructive;
   j["guard"] = step.guard;
   if (node.wave > 0) j["wave"] = node.wave;
+  // Marks a node that counts against max_unavailable: if this run stops in the middle of the
+  // node's change, the next plan still counts it out of service (plan/waves.cc).
+  if (!node.rolling_groups.empty()) j["rolling"] = true;
   if (!step.params.empty()) j["params"] = step.params;
   return j.dump();
 }
@@ -67,6 +70,8 @@ struct NodeRun {
   std::vector<int> steps;
   std::vector<std::string> groups;  // "rack:r01", "partition:gpu"
   std::string firmware_group;
+  bool rolled = false;   // wave >= 1: starts only while its rolling groups have room
+  bool counted = false;  // counts against its rolling groups now (out of service)
   int remaining = 0;  // steps not yet succeeded
   int running = 0;
   bool started = false;
@@ -115,7 +120,9 @@ class Scheduler {
   void FailNode(int node_index, const std::string& error);
   void CheckBudget();
   bool AllSettled() const;
-  void UpdateCurrentWave();
+  bool GroupsHaveRoom(const NodeRun& n) const;
+  void Count(NodeRun& n, int delta);
+  std::string NotStartedReason(const NodeRun& n) const;
   void FinishNode(int node_index);
   void WorkerLoop();
   Completion Work(const Job& job);
@@ -131,6 +138,7 @@ class Scheduler {
   std::vector<StepRun> steps_;
   std::vector<NodeRun> nodes_;
   std::deque<int> ready_;  // step indices, in plan order of becoming ready
+  std::deque<int> rollout_;  // first steps of rolled nodes, in (wave, plan) order
   std::unordered_map<std::string, int> busy_groups_;      // nodes in progress per group
   std::unordered_map<std::string, int> busy_firmware_;    // firmware steps per vendor group
   int running_ = 0;
@@ -139,8 +147,12 @@ class Scheduler {
   int failure_budget_ = -1;  // -1: none
   int failed_nodes_ = 0;
   int interrupt_seen_ = 0;
-  std::map<int, int> unfinished_per_wave_;  // wave -> nodes not finished
-  int current_wave_ = 0;
+  // The plan's rolling groups: nodes of each out of service now (rolled nodes started and
+  // not finished, returning nodes not finished, failed ones of either for good), and how
+  // many may be.
+  const std::vector<plan::RollingGroup>* rolling_groups_ = nullptr;
+  std::vector<int> unavailable_;
+  std::vector<int> budget_;
   RunSummary summary_;
   int64_t scheduler_us_ = 0;
   int64_t worker_overhead_us_ = 0;
@@ -211,13 +223,37 @@ Status Scheduler::Prepare(const plan::Plan& plan, const inventory::Inventory& in
       return s.kind == plan::StepKind::kFirmware;
     });
     if (firmware) nr.firmware_group = driver_.FirmwareGroup(*nr.node);
-    if (np.wave > 0) ++unfinished_per_wave_[np.wave];
+    for (int g : np.rolling_groups) {
+      if (g < 0 || g >= static_cast<int>(plan.rolling_groups.size())) {
+        return InvalidInput(
+            fmt::format("node '{}' of the plan counts against rolling group {}, "
+                        "which the plan does not have",
+                        np.node, g));
+      }
+    }
+    nr.rolled = np.wave > 0;
+    if (nr.rolled && np.rolling_groups.empty()) {
+      // Fail closed: a rolled node the executor could not count would escape max_unavailable.
+      return InvalidInput(
+          fmt::format("node '{}' is in rolling wave {} but the plan gives it no rolling groups",
+                      np.node, np.wave));
+    }
     nodes_.push_back(std::move(nr));
   }
-  UpdateCurrentWave();
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (steps_[i].phase == StepPhase::kReady) ready_.push_back(static_cast<int>(i));
+  rolling_groups_ = &plan.rolling_groups;
+  unavailable_.assign(plan.rolling_groups.size(), 0);
+  for (const plan::RollingGroup& g : plan.rolling_groups) budget_.push_back(g.budget);
+  // Returning nodes are out of service from the start, until they are finished.
+  for (NodeRun& n : nodes_) {
+    if (n.plan->returning) Count(n, +1);
   }
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (steps_[i].phase != StepPhase::kReady) continue;
+    (nodes_[steps_[i].node].rolled ? rollout_ : ready_).push_back(static_cast<int>(i));
+  }
+  std::stable_sort(rollout_.begin(), rollout_.end(), [&](int a, int b) {
+    return nodes_[steps_[a].node].plan->wave < nodes_[steps_[b].node].plan->wave;
+  });
   if (options_.max_failures) {
     failure_budget_ = options_.max_failures->percent
                           ? static_cast<int>(nodes_.size()) * options_.max_failures->value / 100
@@ -226,12 +262,37 @@ Status Scheduler::Prepare(const plan::Plan& plan, const inventory::Inventory& in
   return Status::Ok();
 }
 
-// The lowest wave with a node not finished: nodes of later waves wait for it.
-void Scheduler::UpdateCurrentWave() {
-  while (!unfinished_per_wave_.empty() && unfinished_per_wave_.begin()->second == 0) {
-    unfinished_per_wave_.erase(unfinished_per_wave_.begin());
+// The sliding window: a rolled node may leave service while each of its groups has fewer
+// of the plan's nodes out than its budget.
+bool Scheduler::GroupsHaveRoom(const NodeRun& n) const {
+  for (int g : n.plan->rolling_groups) {
+    if (unavailable_[g] >= budget_[g]) return false;
   }
-  current_wave_ = unfinished_per_wave_.empty() ? 0 : unfinished_per_wave_.begin()->first;
+  return true;
+}
+
+void Scheduler::Count(NodeRun& n, int delta) {
+  n.counted = delta > 0;
+  for (int g : n.plan->rolling_groups) unavailable_[g] += delta;
+}
+
+std::string Scheduler::NotStartedReason(const NodeRun& n) const {
+  if (interrupt_.StopStarting()) return "interrupted before it started";
+  if (budget_exceeded_) return "not started: the failure budget was exceeded";
+  if (n.rolled && rollout_halted_) {
+    return "not started: the rolling change was halted by a failed node";
+  }
+  if (n.rolled) {
+    for (int g : n.plan->rolling_groups) {
+      if (unavailable_[g] < budget_[g]) continue;
+      const plan::RollingGroup& group = (*rolling_groups_)[g];
+      return fmt::format(
+          "not started: {} had no room: {} of its nodes out of service in this run (a failed "
+          "node stays out), its budget {} (max_unavailable {}, {} out before the run)",
+          group.name, unavailable_[g], budget_[g], group.max_unavailable, group.already_out);
+    }
+  }
+  return "not started";
 }
 
 bool Scheduler::CanStart(const StepRun& s, int64_t now_ms) const {
@@ -240,7 +301,7 @@ bool Scheduler::CanStart(const StepRun& s, int64_t now_ms) const {
   if (s.not_before_ms > now_ms) return false;
   if (!n.started) {
     if (budget_exceeded_) return false;
-    if (n.plan->wave > 0 && (rollout_halted_ || n.plan->wave > current_wave_)) return false;
+    if (n.rolled && (rollout_halted_ || !GroupsHaveRoom(n))) return false;
     for (const std::string& g : n.groups) {
       bool rack = g.rfind("rack:", 0) == 0;
       int limit = rack ? options_.per_rack : options_.per_partition;
@@ -261,36 +322,43 @@ void Scheduler::Dispatch() {
   if (interrupt_.StopStarting()) return;
   int64_t now = clock_.MonotonicMillis();
   std::vector<Job> started;
-  for (auto it = ready_.begin(); it != ready_.end() && running_ < options_.concurrency;) {
-    StepRun& s = steps_[*it];
-    NodeRun& n = nodes_[s.node];
-    if (n.failed || s.phase != StepPhase::kReady) {  // dropped since it became ready
-      it = ready_.erase(it);
-      continue;
+  // First the steps of nodes in progress and of nodes outside the rollout, in the order they
+  // became ready; then rolled nodes not started yet, in (wave, plan) order, as the window
+  // lets them. A node a rolling change took out of service goes on before another leaves:
+  // each is out for as short a time as the slots allow.
+  for (std::deque<int>* queue : {&ready_, &rollout_}) {
+    for (auto it = queue->begin(); it != queue->end() && running_ < options_.concurrency;) {
+      StepRun& s = steps_[*it];
+      NodeRun& n = nodes_[s.node];
+      if (n.failed || s.phase != StepPhase::kReady) {  // dropped since it became ready
+        it = queue->erase(it);
+        continue;
+      }
+      if (!CanStart(s, now)) {
+        ++it;
+        continue;
+      }
+      if (!n.started) {
+        n.started = true;
+        for (const std::string& g : n.groups) ++busy_groups_[g];
+        if (n.rolled) Count(n, +1);
+      }
+      if (s.step->kind == plan::StepKind::kFirmware) ++busy_firmware_[n.firmware_group];
+      s.phase = StepPhase::kRunning;
+      ++s.attempt;
+      ++n.running;
+      ++running_;
+      n.last_step = s.step->id;
+      Job job{*it, s.attempt, s.guard_first && s.attempt == 1};
+      started.push_back(job);
+      Event e;
+      e.type = Event::Type::kStepStarted;
+      e.node = n.plan->node;
+      e.step = s.step;
+      e.attempt = s.attempt;
+      Emit(std::move(e));
+      it = queue->erase(it);
     }
-    if (!CanStart(s, now)) {
-      ++it;
-      continue;
-    }
-    if (!n.started) {
-      n.started = true;
-      for (const std::string& g : n.groups) ++busy_groups_[g];
-    }
-    if (s.step->kind == plan::StepKind::kFirmware) ++busy_firmware_[n.firmware_group];
-    s.phase = StepPhase::kRunning;
-    ++s.attempt;
-    ++n.running;
-    ++running_;
-    n.last_step = s.step->id;
-    Job job{*it, s.attempt, s.guard_first && s.attempt == 1};
-    started.push_back(job);
-    Event e;
-    e.type = Event::Type::kStepStarted;
-    e.node = n.plan->node;
-    e.step = s.step;
-    e.attempt = s.attempt;
-    Emit(std::move(e));
-    it = ready_.erase(it);
   }
   if (started.empty()) return;
   {
@@ -313,10 +381,8 @@ void Scheduler::FinishNode(int node_index) {
   if (n.started) {
     for (const std::string& g : n.groups) --busy_groups_[g];
   }
-  if (n.plan->wave > 0) {
-    --unfinished_per_wave_[n.plan->wave];
-    UpdateCurrentWave();
-  }
+  // Back in service, unless it failed: a failed node stays out, and keeps counting.
+  if (n.counted && !n.failed) Count(n, -1);
   Event e;
   e.type = Event::Type::kNodeFinished;
   e.node = n.plan->node;
@@ -341,8 +407,8 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
     e.type = Event::Type::kRolloutHalted;
     e.node = n.plan->node;
     e.message = fmt::format(
-        "rolling change halted: {} of wave {} failed; nodes of later waves do not start "
-        "(--max-failures N lets a rollout go on past N failed nodes)",
+        "rolling change halted: {} (wave {}) failed; no further node of the rollout starts, "
+        "nodes in progress finish (--max-failures N lets a rollout go on past N failed nodes)",
         n.plan->node, n.plan->wave);
     Emit(std::move(e));
   }
@@ -697,10 +763,7 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
       ++summary_.nodes_done;
     } else if (!n.started) {
       o.kind = NodeOutcome::Kind::kNotStarted;
-      o.error = interrupt_.StopStarting() ? "interrupted before it started"
-                : budget_exceeded_          ? "not started: the failure budget was exceeded"
-                                            : "not started: the rolling change was halted by "
-                                              "a failed node of an earlier wave";
+      o.error = NotStartedReason(n);
       ++summary_.nodes_not_started;
       stopped_any = true;
     } else {

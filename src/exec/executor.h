@@ -3,9 +3,15 @@
 // Contract:
 // - The executor never decides what to do (the plan does) and never knows how a step is
 //   done (a StepDriver does). It decides when: each node's steps run as the DAG in the plan
-//   allows, nodes of rolling wave k only after every node of earlier waves is finished,
-//   within the limits of ExecutorOptions (steps at once overall, nodes at once per rack and
-//   per partition, firmware flashes at once per BMC vendor).
+//   allows, within the limits of ExecutorOptions (steps at once overall, nodes at once per
+//   rack and per partition, firmware flashes at once per BMC vendor).
+// - Rolling changes are a sliding window, not barriers: a rolled node (wave >= 1) starts, in
+//   (wave, plan) order and after the ready steps of nodes in progress, as soon as each of
+//   its plan rolling_groups has fewer nodes out of service than the group's budget. Out of
+//   service: a rolled node from its first step until it is finished, a returning node (out
+//   when the run starts) until it is finished, and either one for good once it failed. So a
+//   partition or rack never has more than its max_unavailable out at any moment, and no
+//   node waits for a whole wave to finish.
 // - Journal: before a step starts its intent is in the store (RecordIntent), then it is
 //   marked running, then its result is recorded, with the component record in the same
 //   transaction on success. A step's on_start/on_success node states are recorded when it
@@ -14,14 +20,15 @@
 // - Transient failures (StepOutcome::Transient) are retried with exponential backoff, each
 //   attempt journaled. A failure budget (max_failures) stops starting new nodes once more
 //   nodes than it allows have failed; running steps finish. Without a budget a rolling
-//   change halts at the first failed node of a wave: no node of a later wave starts (nodes
-//   outside the rollout, wave 0, go on). A budget replaces that rule: later waves go on
-//   while the failures are within it.
+//   change halts at its first failed rolled node: no further rolled node starts (nodes
+//   outside the rollout, wave 0, go on). A budget replaces that rule: the rollout goes on
+//   while the failures are within it (and the failed nodes keep their groups' room).
 // - Resume: RecoverInterruptedRun closes what a killed run left open. Steps that were in
 //   flight are checked by the driver's guard before they run again: kDone records them done
 //   without running them, kNotDone runs them, kUnknown runs a non-destructive step again and
 //   stops a destructive one (the node goes to failed, saying what to check): a destructive
-//   step is never repeated blindly.
+//   step is never repeated blindly. Nodes a killed run left out of service are planned again
+//   as returning nodes, so the window counts them until they are back.
 // - Interrupt: level 1 (first SIGINT) starts no new step and lets running ones finish;
 //   level 2 (second SIGINT) also tells running steps to give up (drivers watch it). Either
 //   way the run is recorded aborted and `apply` again resumes.
@@ -134,7 +141,7 @@ struct Event {
     kGuardChecked,    // node, step, message = verdict and evidence
     kNodeFinished,    // node, status ("done", "failed"), error
     kBudgetExceeded,  // message
-    kRolloutHalted,   // node (the failed node of a rolling wave), message
+    kRolloutHalted,   // node (the failed rolled node), message
     kInterrupted,     // message (level 1 or 2)
     kRunFinished,     // status (run outcome), message (summary line)
   };
@@ -171,8 +178,8 @@ struct ExecutorOptions {
   int64_t backoff_ms = 2'000;   // before the first retry; doubles, at most 60 s
   int64_t step_timeout_ms = 3'600'000;  // deadline given to the driver for one attempt
   /// Stop starting new nodes once more nodes failed than this allows of the nodes with
-  /// steps ("3" or "10%"). nullopt: no budget, and the first failed node of a rolling wave
-  /// halts the rollout (later waves do not start).
+  /// steps ("3" or "10%"). nullopt: no budget, and the first failed rolled node halts the
+  /// rollout (no further rolled node starts).
   std::optional<plan::Limit> max_failures;
 };
 

@@ -11,9 +11,12 @@
 // - What a node has had applied is compared per component by content hash (ComponentsOf);
 //   an unchanged hash plans nothing.
 // - Safety: erase only for nodes the inventory retires AND Policy::confirm_erase; changes to
-//   active nodes drain first and are cut into waves so that max_unavailable per partition and
-//   per rack is never exceeded; a node whose known hardware does not match its profile is
-//   quarantined (failed) and never admitted. docs/lifecycle.md is the full specification.
+//   active nodes drain first and are rolled: each such node carries the groups (partitions,
+//   rack) it counts against, each group its budget (max_unavailable resolved to a count, less
+//   the nodes that stay out of service), so that an executor can keep max_unavailable per
+//   partition and per rack as a sliding window; waves are the order and the first batches.
+//   A node whose known hardware does not match its profile is quarantined (failed) and never
+//   admitted. docs/lifecycle.md is the full specification.
 // - ReadObserved (observed.cc) is the one function here that reads (the store); it is not
 //   part of the planner.
 #pragma once
@@ -190,11 +193,36 @@ struct NodePlan {
   std::optional<NodeState> current;  // nullopt: not in the state store
   inventory::NodeState desired = inventory::NodeState::kActive;
   NodeAction action = NodeAction::kUnchanged;
-  /// 0: not limited (not in service now). k >= 1: a rolling change in wave k; the executor
-  /// starts a node of wave k only when every node of earlier waves is back or stopped.
+  /// 0: not limited (not in service now). k >= 1: a rolling change, in wave k. Waves are the
+  /// order in which rolled nodes start and the batches that could run one after another;
+  /// the executor does not wait for a wave to finish: it starts the next rolled node in
+  /// (wave, plan) order as soon as each of its rolling_groups has fewer nodes out of service
+  /// than its budget (docs/lifecycle.md, "Rolling changes").
   int wave = 0;
+  /// Indices into Plan::rolling_groups of the groups this node counts against while it is
+  /// out of service: every partition and the rack of a rolled node (wave >= 1) and of a
+  /// returning one; empty otherwise.
+  std::vector<int> rolling_groups;
+  /// Out of service now (draining, maintenance, failed) and brought back by this plan: it
+  /// counts against its rolling_groups from the start of the run until it is finished.
+  /// A rolled node counts from its first step until it is finished. Either one, if it
+  /// fails, counts for the rest of the run: it stays out of service.
+  bool returning = false;
   std::vector<Step> steps;          // a DAG in a valid topological order
   std::vector<std::string> notes;   // why it is held, warnings
+};
+
+/// A group (a partition or a rack) that a rolling change counts against.
+struct RollingGroup {
+  std::string name;         // "partition gpu", "rack r01"
+  int nodes = 0;            // its inventory nodes, selected or not (retired and gone excepted)
+  int max_unavailable = 0;  // the policy's limit for it, as a count (Limit::Allowed(nodes))
+  int already_out = 0;      // out of service now and not brought back by this plan
+  int returning = 0;        // out of service now and brought back (NodePlan::returning)
+  /// max_unavailable - already_out (>= 1): how many of this plan's nodes of the group may be
+  /// out of service at once, returning ones included. The executor starts a rolled node only
+  /// while each of its groups has fewer than this out.
+  int budget = 0;
 };
 
 struct PlanSummary {
@@ -206,6 +234,9 @@ struct PlanSummary {
 struct Plan {
   Policy policy;
   std::vector<NodePlan> nodes;  // selected nodes, inventory order
+  /// The groups rolled nodes count against (first seen in inventory order); empty when
+  /// nothing is rolled.
+  std::vector<RollingGroup> rolling_groups;
   /// Nodes in the store the inventory does not name (never touched), sorted by name.
   std::vector<std::string> unknown_nodes;
   PlanSummary summary;

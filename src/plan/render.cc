@@ -156,6 +156,9 @@ std::string RenderPlanText(const Plan& plan, const RenderContext& ctx) {
     for (int w = 1; w <= plan.summary.waves; ++w) {
       out += "  wave " + std::to_string(w) + "  " + hostlist::Compress(waves[w]) + "\n";
     }
+    out +=
+        "  apply starts them in this order, each node as soon as its partitions and rack "
+        "have room\n";
   }
   std::vector<std::string> unchanged;
   for (const NodePlan& np : plan.nodes) {
@@ -181,6 +184,8 @@ std::string RenderPlanJson(const Plan& plan, const RenderContext& ctx) {
     }
     nlohmann::json steps = nlohmann::json::array();
     for (const Step& st : np.steps) steps.push_back(StepJson(st));
+    nlohmann::json groups = nlohmann::json::array();
+    for (int g : np.rolling_groups) groups.push_back(plan.rolling_groups.at(g).name);
     nodes.push_back({{"name", np.node},
                      {"rack", np.rack},
                      {"partitions", np.partitions},
@@ -188,6 +193,8 @@ std::string RenderPlanJson(const Plan& plan, const RenderContext& ctx) {
                      {"desired", inventory::NodeStateName(np.desired)},
                      {"action", NodeActionName(np.action)},
                      {"wave", np.wave},
+                     {"rolling_groups", std::move(groups)},
+                     {"returning", np.returning},
                      {"notes", np.notes},
                      {"steps", std::move(steps)}});
   }
@@ -195,6 +202,15 @@ std::string RenderPlanJson(const Plan& plan, const RenderContext& ctx) {
   std::vector<std::vector<std::string>> by_wave = NodesByWave(plan);
   for (int w = 1; w <= s.waves; ++w) {
     waves.push_back({{"wave", w}, {"nodes", hostlist::Compress(by_wave[w])}});
+  }
+  nlohmann::json rolling = nlohmann::json::array();
+  for (const RollingGroup& g : plan.rolling_groups) {
+    rolling.push_back({{"group", g.name},
+                       {"nodes", g.nodes},
+                       {"max_unavailable", g.max_unavailable},
+                       {"already_out", g.already_out},
+                       {"returning", g.returning},
+                       {"budget", g.budget}});
   }
   nlohmann::json j = {
       {"schema", 1},
@@ -217,6 +233,7 @@ std::string RenderPlanJson(const Plan& plan, const RenderContext& ctx) {
         {"waves", s.waves}}},
       {"nodes", std::move(nodes)},
       {"waves", std::move(waves)},
+      {"rolling_groups", std::move(rolling)},
       {"unchanged", hostlist::Compress(unchanged)},
       {"unknown_nodes", plan.unknown_nodes}};
   return j.dump(2) + "\n";

@@ -1,5 +1,6 @@
-// The executor with a fake driver: order, journal, failures, retries, limits, waves,
-// the failure budget, interrupts and resume after a crash.
+// The executor with a fake driver: order, journal, failures, retries, limits, the rolling
+// window (max_unavailable at every moment), the failure budget, interrupts and resume after
+// a crash.
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -202,15 +203,48 @@ plan::Plan ConvergeThenUpgrade(Harness& h, const plan::Policy& policy) {
   REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
   h.inv = MustLoad(Site("560.35.03"));
   h.driver.ClearRan();
+  h.events.events.clear();
+  h.events.names.clear();
   return h.Plan(policy);
 }
 
-TEST_CASE("a rolling change starts wave k only after every node of earlier waves finished",
-          "[exec]") {
+// The id of the step of `np` that changes `component`.
+std::string StepOf(const plan::NodePlan& np, const std::string& component) {
+  for (const plan::Step& st : np.steps) {
+    if (st.component == component) return st.id;
+  }
+  FAIL("no step for " << component << " on " << np.node);
+  return {};
+}
+
+const plan::NodePlan& NodeOf(const plan::Plan& p, const std::string& node) {
+  for (const plan::NodePlan& np : p.nodes) {
+    if (np.node == node) return np;
+  }
+  FAIL("no node " << node << " in the plan");
+  return p.nodes.front();
+}
+
+// Index of the first event of `type` about `node` (and step `step`, when given).
+int EventIndex(const EventLog& log, Event::Type type, const std::string& node,
+               const std::string& step = {}) {
+  for (size_t i = 0; i < log.events.size(); ++i) {
+    const Event& e = log.events[i];
+    if (e.type == type && e.node == node && (step.empty() || (e.step && e.step->id == step))) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+TEST_CASE(
+    "a rolling change with room for one node at a time rolls them one by one in wave "
+    "order",
+    "[exec]") {
   Harness h(Site());
   plan::Policy policy;  // 25 % of 6 in partition gpu: one node at a time
   plan::Plan p = ConvergeThenUpgrade(h, policy);
-  REQUIRE(p.summary.waves >= 2);
+  REQUIRE(p.summary.waves == 6);
   RunSummary s = h.Apply(p);
   CHECK(s.nodes_done == 6);
   std::vector<std::string> ran = h.driver.Ran();
@@ -224,50 +258,183 @@ TEST_CASE("a rolling change starts wave k only after every node of earlier waves
     last_wave_seen = std::max(last_wave_seen, w);
   }
   CHECK(ran.front().find("/drain") != std::string::npos);
+  CHECK(h.driver.MaxOut("partition gpu") == 1);
   CHECK(h.Plan(policy).summary.steps == 0);
 }
 
-// The id of the step of `np` that changes `component`.
-std::string StepOf(const plan::NodePlan& np, const std::string& component) {
-  for (const plan::Step& st : np.steps) {
-    if (st.component == component) return st.id;
+TEST_CASE(
+    "a rolling change never has more than max_unavailable of a partition or rack out "
+    "at any moment",
+    "[exec]") {
+  const plan::Limit limits[] = {{false, 1}, {false, 2}, {true, 50}, {true, 100}};
+  int seed = 0;
+  for (const plan::Limit& partition : limits) {
+    for (const plan::Limit& rack : limits) {
+      ++seed;
+      INFO("partition " << partition.ToString() << ", rack " << rack.ToString());
+      Harness h(Site());
+      plan::Policy policy;
+      policy.max_unavailable_per_partition = partition;
+      policy.max_unavailable_per_rack = rack;
+      plan::Plan p = ConvergeThenUpgrade(h, policy);
+      // Nodes of uneven speed, so that they come back in another order than they left.
+      for (int i = 1; i <= 6; ++i) {
+        h.driver.SetNodeMillis("n0" + std::to_string(i), 4 + (i * 7 + seed * 3) % 8);
+      }
+      RunSummary s = h.Apply(p);
+      CHECK(s.nodes_done == 6);
+      int gpu = partition.Allowed(6), r01 = rack.Allowed(4), r02 = rack.Allowed(2);
+      CHECK(h.driver.MaxOut("partition gpu") <= gpu);
+      CHECK(h.driver.MaxOut("rack r01") <= r01);
+      CHECK(h.driver.MaxOut("rack r02") <= r02);
+      // The window is used: the first nodes leave together, as many as the limits allow.
+      CHECK(h.driver.MaxOut("partition gpu") == std::min(gpu, std::min(r01, 4) + std::min(r02, 2)));
+      CHECK(h.Plan(policy).summary.steps == 0);
+    }
   }
-  FAIL("no step for " << component << " on " << np.node);
-  return {};
 }
 
-TEST_CASE("a failed node halts a rolling change: later waves do not start", "[exec]") {
+TEST_CASE(
+    "a rolling change is a window: a node of a later wave starts as soon as its groups "
+    "have room, before the earlier wave has finished",
+    "[exec]") {
   Harness h(Site());
-  plan::Plan p = ConvergeThenUpgrade(h, plan::Policy{});
-  REQUIRE(p.summary.waves >= 3);
+  plan::Policy policy;
+  policy.max_unavailable_per_rack = {false, 1};
+  policy.max_unavailable_per_partition = {true, 100};
+  plan::Plan p = ConvergeThenUpgrade(h, policy);
+  REQUIRE(NodeOf(p, "n01").wave == 1);
+  REQUIRE(NodeOf(p, "n05").wave == 1);
+  REQUIRE(NodeOf(p, "n06").wave == 2);
+  REQUIRE(NodeOf(p, "n06").rolling_groups.size() == 2);
+  h.driver.SetStepMillis(1);
+  h.driver.SetNodeMillis("n01", 60);  // wave 1 is slow in rack r01, quick in r02
+  RunSummary s = h.Apply(p);
+  CHECK(s.nodes_done == 6);
+  int n06_starts = EventIndex(h.events, Event::Type::kStepStarted, "n06", "n06/drain");
+  int n05_done = EventIndex(h.events, Event::Type::kNodeFinished, "n05");
+  int n01_done = EventIndex(h.events, Event::Type::kNodeFinished, "n01");
+  REQUIRE(n06_starts >= 0);
+  CHECK(n05_done < n06_starts);  // rack r02 had room again
+  CHECK(n06_starts < n01_done);  // without waiting for wave 1's slow node
+  // Rack r01 stays at one node at a time.
+  CHECK(EventIndex(h.events, Event::Type::kStepStarted, "n02") > n01_done);
+  CHECK(h.driver.MaxOut("rack r01") == 1);
+  CHECK(h.driver.MaxOut("rack r02") == 1);
+}
+
+TEST_CASE("a failed node halts a rolling change: no further rolled node starts", "[exec]") {
+  Harness h(Site());
+  plan::Policy policy;
+  policy.max_unavailable_per_partition = {false, 3};
+  policy.max_unavailable_per_rack = {true, 100};
+  plan::Plan p = ConvergeThenUpgrade(h, policy);
+  REQUIRE(p.summary.waves == 2);
   const plan::NodePlan& first = p.nodes.front();
   REQUIRE(first.wave == 1);
+  // n01 fails at once; n02 and n03 (wave 1 too) take a while.
+  h.driver.SetStepMillis(1);
+  h.driver.SetNodeMillis("n02", 30);
+  h.driver.SetNodeMillis("n03", 30);
+  h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});
 
   SECTION("without a failure budget the first failure halts the rollout") {
-    h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});
     RunSummary s = h.Apply(p);
     CHECK(s.nodes_failed == 1);
-    CHECK(s.nodes_done == 0);
-    CHECK(s.nodes_not_started == 5);
+    CHECK(s.nodes_done == 2);  // in progress when it halted: they finish
+    CHECK(s.nodes_not_started == 3);
     CHECK(s.outcome == state::RunOutcome::kFailed);
     CHECK(std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted") == 1);
-    for (const std::string& id : h.driver.Ran()) CHECK(id.rfind(first.node + "/", 0) == 0);
+    for (const std::string& id : h.driver.Ran()) {
+      for (const char* n : {"n04/", "n05/", "n06/"}) CHECK(id.rfind(n, 0) != 0);
+    }
     for (const NodeOutcome& o : s.nodes) {
-      if (o.node == first.node) continue;
-      CHECK(o.kind == NodeOutcome::Kind::kNotStarted);
-      CHECK(o.error.find("halted by a failed node of an earlier wave") != std::string::npos);
+      if (o.kind != NodeOutcome::Kind::kNotStarted) continue;
+      CHECK(o.error == "not started: the rolling change was halted by a failed node");
       CHECK(h.StateOf(o.node) == state::NodeState::kActive);  // still in service
     }
     CHECK(h.StateOf(first.node) == state::NodeState::kFailed);
   }
-  SECTION("a failure budget lets the rollout go on within it") {
+  SECTION("a failure budget lets the rollout go on, and the failed node keeps its room") {
     h.options.max_failures = plan::Limit{false, 1};
-    h.driver.Script(StepOf(first, "nvidia_driver"), {StepOutcome::Failed("dkms build failed")});
     RunSummary s = h.Apply(p);
     CHECK(s.nodes_failed == 1);
     CHECK(s.nodes_done == 5);
     CHECK(std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted") == 0);
+    // n01 stays out of service: at most two others with it.
+    CHECK(h.driver.MaxOut("partition gpu") == 3);
+    CHECK(h.driver.Out("partition gpu") == 1);
+    CHECK(EventIndex(h.events, Event::Type::kStepStarted, "n04") >
+          std::min(EventIndex(h.events, Event::Type::kNodeFinished, "n02"),
+                   EventIndex(h.events, Event::Type::kNodeFinished, "n03")));
   }
+  SECTION("failed nodes that fill a group leave the rest not started, saying why") {
+    h.options.max_failures = plan::Limit{false, 3};
+    h.driver.Script(StepOf(NodeOf(p, "n02"), "nvidia_driver"), {StepOutcome::Failed("dkms")});
+    h.driver.Script(StepOf(NodeOf(p, "n03"), "nvidia_driver"), {StepOutcome::Failed("dkms")});
+    RunSummary s = h.Apply(p);
+    CHECK(s.nodes_failed == 3);
+    CHECK(s.nodes_not_started == 3);
+    CHECK(h.driver.MaxOut("partition gpu") == 3);
+    for (const NodeOutcome& o : s.nodes) {
+      if (o.kind != NodeOutcome::Kind::kNotStarted) continue;
+      CHECK(o.error ==
+            "not started: partition gpu had no room: 3 of its nodes out of service in this run "
+            "(a failed node stays out), its budget 3 (max_unavailable 3, 0 out before the run)");
+    }
+  }
+}
+
+TEST_CASE(
+    "after a rolling change is killed, the resumed run counts the node it left out of "
+    "service until it is back",
+    "[exec]") {
+  Harness h(Site());
+  plan::Plan p = ConvergeThenUpgrade(h, plan::Policy{});  // one node of gpu at a time
+  const std::string killed_step = StepOf(NodeOf(p, "n02"), "nvidia_driver");
+  h.driver.on_run = [&](const plan::Step& step) {
+    if (step.id == killed_step) {  // as a kill -9 leaves it: the step stays running
+      h.interrupt.Raise();
+      h.interrupt.Raise();
+    }
+  };
+  RunSummary killed = h.Apply(p);
+  CHECK(killed.outcome == state::RunOutcome::kAborted);
+  CHECK(h.StateOf("n01") == state::NodeState::kActive);
+  // Drained, then killed while installing: provisioning, which the next plan must still
+  // count as out of service (the journal says it was rolled).
+  CHECK(h.StateOf("n02") == state::NodeState::kProvisioning);
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+
+  plan::Plan rest = h.Plan(plan::Policy{});
+  const plan::NodePlan& n02 = NodeOf(rest, "n02");
+  CHECK(n02.returning);
+  CHECK(n02.wave == 0);
+  REQUIRE(!rest.rolling_groups.empty());
+  CHECK(rest.rolling_groups[0].name == "partition gpu");
+  CHECK(rest.rolling_groups[0].returning == 1);
+  CHECK(rest.rolling_groups[0].budget == 1);
+  CHECK(rest.summary.held == 0);  // the others wait for n02 rather than being held
+  for (const char* n : {"n03", "n04", "n05", "n06"}) CHECK(NodeOf(rest, n).wave >= 1);
+
+  h.driver.on_run = nullptr;
+  h.driver.ClearRan();
+  h.driver.SetStepMillis(2);
+  Interrupt fresh;
+  EventLog events;
+  Executor executor(*h.store, h.driver, h.clock, h.options, &events);
+  Result<RunSummary> s = executor.Execute(rest, h.inv, TestRun(), *open, fresh);
+  REQUIRE(s.ok());
+  CHECK(s->outcome == state::RunOutcome::kSucceeded);
+  CHECK(s->nodes_done == 5);
+  CHECK(h.driver.Guarded() == std::vector<std::string>{killed_step});
+  // n02 was out when the run began: no other node left before it was back.
+  CHECK(h.driver.MaxOut("partition gpu") == 1);
+  CHECK(EventIndex(events, Event::Type::kStepStarted, "n03") >
+        EventIndex(events, Event::Type::kNodeFinished, "n02"));
+  CHECK(h.Plan(plan::Policy{}).summary.steps == 0);
 }
 
 TEST_CASE("a failed new node does not hold up other new nodes", "[exec]") {

@@ -1,5 +1,6 @@
 // A StepDriver for the executor's tests: scripted outcomes and guard verdicts per step id,
-// optional step durations, and a record of what ran and how much ran at once.
+// optional step durations (overall or per node), a record of what ran and how much ran at
+// once, and of how many nodes of each partition and rack were out of service at once.
 #pragma once
 
 #include <chrono>
@@ -28,14 +29,31 @@ class FakeDriver : public StepDriver {
     guards_[step_id] = verdict;
   }
   void SetStepMillis(int ms) { step_ms_ = ms; }
+  /// Step duration for one node's steps (instead of SetStepMillis's).
+  void SetNodeMillis(const std::string& node, int ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    node_ms_[node] = ms;
+  }
   /// Called (outside the driver's lock) when a step starts, e.g. to raise an interrupt.
   std::function<void(const plan::Step&)> on_run;
 
   StepOutcome Run(const plan::Step& step, const StepContext& ctx) override {
     std::string rack = ctx.node_plan->rack;
+    // Out of service, as Slurm sees it: from the start of its drain until its admit succeeds
+    // (a node that fails in between stays out).
+    std::vector<std::string> groups{"rack " + rack};
+    for (const std::string& p : ctx.node_plan->partitions) groups.push_back("partition " + p);
+    int ms = step_ms_;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ran_.push_back(step.id);
+      if (auto it = node_ms_.find(step.node); it != node_ms_.end()) ms = it->second;
+      if (step.kind == plan::StepKind::kDrain) {
+        for (const std::string& g : groups) {
+          out_[g].insert(step.node);
+          max_out_[g] = std::max<int>(max_out_[g], out_[g].size());
+        }
+      }
       ++running_;
       max_running_ = std::max(max_running_, running_);
       if (running_nodes_[rack].insert(step.node).second) {
@@ -44,7 +62,7 @@ class FakeDriver : public StepDriver {
       ++node_running_[step.node];
     }
     if (on_run) on_run(step);
-    for (int waited = 0; waited < step_ms_; ++waited) {
+    for (int waited = 0; waited < ms; ++waited) {
       if (ctx.interrupt->Abort()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
@@ -53,9 +71,14 @@ class FakeDriver : public StepDriver {
     if (--node_running_[step.node] == 0) running_nodes_[rack].erase(step.node);
     if (ctx.interrupt->Abort()) return StepOutcome::Failed("aborted");
     auto it = script_.find(step.id);
-    if (it == script_.end() || it->second.empty()) return StepOutcome::Ok("did " + step.id);
-    StepOutcome out = it->second.front();
-    it->second.pop_front();
+    StepOutcome out = StepOutcome::Ok("did " + step.id);
+    if (it != script_.end() && !it->second.empty()) {
+      out = it->second.front();
+      it->second.pop_front();
+    }
+    if (step.kind == plan::StepKind::kAdmit && out.kind == StepOutcome::Kind::kSucceeded) {
+      for (const std::string& g : groups) out_[g].erase(step.node);
+    }
     return out;
   }
 
@@ -81,6 +104,16 @@ class FakeDriver : public StepDriver {
   }
   int MaxRunning() const { return max_running_; }
   int MaxNodesPerRack() const { return max_nodes_per_rack_; }
+  /// The most nodes of a group ("partition gpu", "rack r01") out of service at once.
+  int MaxOut(const std::string& group) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return max_out_[group];
+  }
+  /// Nodes of a group out of service now.
+  int Out(const std::string& group) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(out_[group].size());
+  }
 
  private:
   std::mutex mu_;
@@ -90,6 +123,9 @@ class FakeDriver : public StepDriver {
   std::vector<std::string> guarded_;
   std::map<std::string, std::set<std::string>> running_nodes_;
   std::map<std::string, int> node_running_;
+  std::map<std::string, int> node_ms_;
+  std::map<std::string, std::set<std::string>> out_;  // group -> nodes out of service
+  std::map<std::string, int> max_out_;
   int running_ = 0;
   int max_running_ = 0;
   int max_nodes_per_rack_ = 0;

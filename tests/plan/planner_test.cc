@@ -356,6 +356,80 @@ TEST_CASE("a rolling upgrade is cut into waves that respect the rack and partiti
   CHECK(waves[3] == std::vector<std::string>{"n05", "n06", "n11"});
   CHECK(waves[4] == std::vector<std::string>{"n07", "n08", "n12"});
   CHECK(plan.summary.waves == 4);
+  // The groups and budgets the executor's sliding window keeps.
+  REQUIRE(plan.rolling_groups.size() == 3);
+  CHECK(plan.rolling_groups[0].name == "partition gpu");
+  CHECK(plan.rolling_groups[0].nodes == 12);
+  CHECK(plan.rolling_groups[0].max_unavailable == 3);
+  CHECK(plan.rolling_groups[0].budget == 3);
+  CHECK(plan.rolling_groups[1].name == "rack r01");
+  CHECK(plan.rolling_groups[1].budget == 2);
+  CHECK(plan.rolling_groups[2].name == "rack r02");
+  CHECK(plan.rolling_groups[2].budget == 2);
+  CHECK(Find(plan, "n03")->rolling_groups == std::vector<int>{0, 1});
+  CHECK(Find(plan, "n10")->rolling_groups == std::vector<int>{0, 2});
+  for (const NodePlan& np : plan.nodes) CHECK_FALSE(np.returning);
+}
+
+TEST_CASE(
+    "a node a stopped rollout left out of service counts until it is back, and the "
+    "others wait for it instead of being held",
+    "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  // A killed run had drained n01 for the upgrade.
+  PLAN_REQUIRE_OK(store->SetNodeState("n01", state::NodeState::kMaintenance, "upgrade", 0));
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 1};
+  policy.max_unavailable_per_partition = {true, 100};
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  const NodePlan* n01 = Find(plan, "n01");
+  CHECK(n01->wave == 0);
+  CHECK(n01->returning);
+  CHECK(n01->rolling_groups == std::vector<int>{0, 1});
+  CHECK(StepNames(*n01).back() == "admit");
+  REQUIRE(plan.rolling_groups.size() == 3);
+  CHECK(plan.rolling_groups[1].name == "rack r01");
+  CHECK(plan.rolling_groups[1].returning == 1);
+  CHECK(plan.rolling_groups[1].already_out == 0);
+  CHECK(plan.rolling_groups[1].budget == 1);  // n01's room, once it is back
+  // Rack r01 is full until n01 is back: its nodes wait (first wave after n01), not held.
+  CHECK(plan.summary.held == 0);
+  CHECK(Find(plan, "n02")->wave == 2);
+  CHECK(Find(plan, "n09")->wave == 1);
+  CHECK(Find(plan, "n02")->action == NodeAction::kChange);
+}
+
+TEST_CASE(
+    "a node a stopped rollout left in the middle of its change counts as out of "
+    "service, a new node being provisioned does not",
+    "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  Result<int64_t> run = store->BeginRun({"racksmith apply", "tester", "host", 1});
+  REQUIRE(run.ok());
+  // n01 was rolled and killed while its driver was being installed (the executor's intent
+  // says "wave"); n02 is provisioning without one (as a new node would be).
+  state::StepIntent intent{
+      *run, "n01", "install", "nvidia_driver", R"({"id":"n01/install/nvidia_driver","wave":1})", 1};
+  PLAN_REQUIRE_OK(store->StartStep(
+      intent, state::Store::NodeStateChange{state::NodeState::kProvisioning, "upgrade"}));
+  PLAN_REQUIRE_OK(store->SetNodeState("n02", state::NodeState::kProvisioning, "", 0));
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 2};
+  policy.max_unavailable_per_partition = {true, 100};
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  CHECK(Find(plan, "n01")->returning);
+  CHECK_FALSE(Find(plan, "n02")->returning);
+  CHECK(Find(plan, "n02")->rolling_groups.empty());
+  REQUIRE(plan.rolling_groups.size() == 3);
+  CHECK(plan.rolling_groups[1].name == "rack r01");
+  CHECK(plan.rolling_groups[1].returning == 1);
+  CHECK(plan.rolling_groups[1].already_out == 0);
+  CHECK(Find(plan, "n03")->wave == 1);  // beside n01
+  CHECK(Find(plan, "n04")->wave == 2);
 }
 
 TEST_CASE("new nodes are not limited by max_unavailable", "[plan]") {

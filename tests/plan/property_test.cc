@@ -1,13 +1,18 @@
 // The planner's promises, checked over hundreds of generated inventories and states (fixed
 // seeds, so every failure reproduces): deterministic output; every plan a valid DAG; no erase
-// unless retired and confirmed; max_unavailable never exceeded in any wave; a node whose
-// hardware does not match never reaches active; apply-then-plan is empty.
+// unless retired and confirmed; max_unavailable never exceeded by the executor's sliding
+// window over the plan's rolling groups and budgets (simulated with random node times and
+// failures); a node whose hardware does not match never reaches active; apply-then-plan is
+// empty.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <map>
+#include <queue>
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "plan_test_util.h"
 
@@ -218,6 +223,7 @@ void CheckPlan(const inventory::Inventory& inv, const Observed& observed, const 
     }
   }
   std::map<std::pair<int, std::string>, int> in_wave;
+  std::map<std::string, int> returning;  // per group: out now, brought back by the plan
   for (const NodePlan& np : plan.nodes) {
     const inventory::Node* node = inv.FindNode(np.node);
     REQUIRE(node != nullptr);
@@ -239,6 +245,17 @@ void CheckPlan(const inventory::Inventory& inv, const Observed& observed, const 
     if (np.wave >= 1) {
       REQUIRE(was_active);
       for (const std::string& g : groups(*node)) ++in_wave[{np.wave, g}];
+      // A rolled node counts against each of its partitions and its rack.
+      std::vector<std::string> names;
+      for (int g : np.rolling_groups) names.push_back(plan.rolling_groups.at(g).name);
+      REQUIRE(names == groups(*node));
+    }
+    if (np.returning) {
+      REQUIRE(np.wave == 0);
+      REQUIRE(it != current.end());
+      REQUIRE(admits);
+      REQUIRE(!np.rolling_groups.empty());
+      for (int g : np.rolling_groups) ++returning[plan.rolling_groups.at(g).name];
     }
     // A node whose last BMC report does not match its profile is never admitted.
     auto hw = observed.hardware.find(np.node);
@@ -247,14 +264,83 @@ void CheckPlan(const inventory::Inventory& inv, const Observed& observed, const 
       FAIL("node " << np.node << " would be admitted with mismatching hardware");
     }
   }
-  for (const auto& [key, count] : in_wave) {
-    const std::string& g = key.second;
+  auto allowed = [&](const std::string& g) {
     const Limit& limit = g.starts_with("partition ") ? policy.max_unavailable_per_partition
                                                      : policy.max_unavailable_per_rack;
-    INFO("wave " << key.first << ", " << g << ": " << count << " rolled + " << out[g]
-                 << " out of " << total[g] << ", limit " << limit.ToString());
-    REQUIRE(count + out[g] <= limit.Allowed(total[g]));
+    return limit.Allowed(total[g]);
+  };
+  // Each group's budget is its limit less the nodes that stay out of service.
+  for (const RollingGroup& g : plan.rolling_groups) {
+    INFO(g.name << ": " << g.nodes << " nodes, " << out[g.name] << " out, " << returning[g.name]
+                << " returning, budget " << g.budget);
+    REQUIRE(g.nodes == total[g.name]);
+    REQUIRE(g.max_unavailable == allowed(g.name));
+    REQUIRE(g.returning == returning[g.name]);
+    REQUIRE(g.already_out + g.returning == out[g.name]);
+    REQUIRE(g.budget == g.max_unavailable - g.already_out);
+    REQUIRE(g.budget >= 1);
   }
+  // Waves are batches that would fit one after another.
+  for (const auto& [key, count] : in_wave) {
+    const std::string& g = key.second;
+    INFO("wave " << key.first << ", " << g << ": " << count << " rolled + " << out[g] << " out of "
+                 << total[g] << ", allowed " << allowed(g));
+    REQUIRE(count + out[g] - returning[g] <= allowed(g));
+  }
+
+  // The executor's window over this plan, with random node times and failures: a rolled node
+  // starts, in (wave, plan) order, only while each of its groups has fewer than its budget
+  // out. Whenever one starts, none of its groups may go above max_unavailable, counted here
+  // from the store (nodes out of service now, less returning ones once back).
+  std::mt19937 rng(static_cast<uint32_t>(plan.summary.steps * 7919 + plan.nodes.size()));
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  std::vector<const NodePlan*> rolled;
+  for (const NodePlan& np : plan.nodes) {
+    if (np.wave >= 1) rolled.push_back(&np);
+  }
+  std::stable_sort(rolled.begin(), rolled.end(),
+                   [](const NodePlan* a, const NodePlan* b) { return a->wave < b->wave; });
+  std::vector<int> unavailable(plan.rolling_groups.size(), 0);
+  std::map<std::string, int> now_out = out;
+  using Finish = std::tuple<int, const NodePlan*, bool>;  // time, node, failed
+  std::priority_queue<Finish, std::vector<Finish>, std::greater<>> finishing;
+  for (const NodePlan& np : plan.nodes) {
+    if (!np.returning) continue;
+    for (int g : np.rolling_groups) ++unavailable[g];
+    finishing.push({1 + pick(10), &np, pick(10) == 0});
+  }
+  std::set<const NodePlan*> started;
+  bool any_failed = false;
+  for (int now = 0;;) {
+    for (const NodePlan* np : rolled) {
+      if (started.count(np)) continue;
+      bool room = true;
+      for (int g : np->rolling_groups)
+        room = room && unavailable[g] < plan.rolling_groups[g].budget;
+      if (!room) continue;
+      started.insert(np);
+      for (int g : np->rolling_groups) ++unavailable[g];
+      for (const std::string& g : groups(*inv.FindNode(np->node))) {
+        INFO("t=" << now << ": " << np->node << " (wave " << np->wave << ") starts with "
+                  << now_out[g] << " of " << g << " out, allowed " << allowed(g));
+        REQUIRE(now_out[g] + 1 <= allowed(g));
+        ++now_out[g];
+      }
+      finishing.push({now + 1 + pick(10), np, pick(10) == 0});
+    }
+    if (finishing.empty()) break;
+    auto [at, np, failed] = finishing.top();
+    finishing.pop();
+    now = at;
+    if (failed) {  // stays out of service, and counted
+      any_failed = true;
+      continue;
+    }
+    for (int g : np->rolling_groups) --unavailable[g];
+    for (const std::string& g : groups(*inv.FindNode(np->node))) --now_out[g];
+  }
+  // Nothing waits forever unless a failed node keeps its room.
+  if (!any_failed) REQUIRE(started.size() == rolled.size());
 }
 
 TEST_CASE("generated plans keep every promise, and applying them converges to an empty plan",

@@ -72,7 +72,7 @@ for n in $sizes; do
         -m command -a "$cmd"
     done
     for tool in racksmith pdsh clush ansible; do
-      echo "$n|$what|$tool|$(bench_stats "$work/t.$n.$what.$tool")|$(bench_failures "$work/t.$n.$what.$tool")" >> "$results"
+      echo "$n|$what|$tool|$(bench_stats "$work/t.$n.$what.$tool" | tr -d " ")|$(bench_failures "$work/t.$n.$what.$tool")" >> "$results"
     done
   done
   for r in $(seq "$runs"); do
@@ -82,7 +82,7 @@ for n in $sizes; do
       "$work/ten.ansible.yaml"
   done
   for tool in racksmith ansible; do
-    echo "$n|10 steps|$tool|$(bench_stats "$work/t.$n.ten.$tool")|$(bench_failures "$work/t.$n.ten.$tool")" >> "$results"
+    echo "$n|10 steps|$tool|$(bench_stats "$work/t.$n.ten.$tool" | tr -d " ")|$(bench_failures "$work/t.$n.ten.$tool")" >> "$results"
   done
 done
 

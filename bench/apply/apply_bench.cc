@@ -1,5 +1,5 @@
 // bench/apply: the executor carrying out real plans for N nodes against an on-disk state
-// store (SQLite, synchronous=FULL, every step journaled before and after), with a driver
+// store (SQLite, every step journaled before and after as racksmith apply does), with a driver
 // whose steps take fixed simulated times. It measures how close the executor gets to the
 // lower bound any scheduler has, and what it costs per step.
 //

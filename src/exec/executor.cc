@@ -534,6 +534,13 @@ Completion Scheduler::Work(const Job& job) {
   intent.component = step.component;
   intent.intent_json = IntentJson(step, *n.plan);
   intent.attempt = job.attempt;
+  // Only a destructive step's intent is fsynced before it starts; every other journal
+  // write needs only survive a kill -9 (see state::Store::Sync). A result lost to a power
+  // cut leaves the step in flight, which the next apply re-checks by its guard, and a
+  // destructive step is never repeated blindly.
+  const state::Store::Sync start_sync =
+      step.destructive ? state::Store::Sync::kPowerSafe : state::Store::Sync::kCrashSafe;
+  const state::Store::Sync sync = state::Store::Sync::kCrashSafe;  // results
   auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
     if (!step.on_success) return std::nullopt;
     std::string reason = step.reason;
@@ -555,7 +562,8 @@ Completion Scheduler::Work(const Job& job) {
     ok.output_tail = std::move(output);
     ok.component = component();
     Status st = journal([&] {
-      return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire);
+      return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire,
+                               sync);
     });
     if (st.ok() && step.kind == plan::StepKind::kRemove) {
       st = journal([&] { return store_.ForgetComponent(step.node, step.component); });
@@ -575,7 +583,8 @@ Completion Scheduler::Work(const Job& job) {
                                   GuardVerdictName(g.verdict), g.evidence);
     if (g.verdict == GuardVerdict::kDone ||
         (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
-      Result<int64_t> id = journal([&] { return store_.StartStep(intent, std::nullopt); });
+      Result<int64_t> id =
+          journal([&] { return store_.StartStep(intent, std::nullopt, start_sync); });
       if (!id.ok()) {
         journal_failed(id.error());
       } else if (g.verdict == GuardVerdict::kDone) {
@@ -592,8 +601,8 @@ Completion Scheduler::Work(const Job& job) {
         state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
         Status st = journal([&] {
           return store_.FinishStep(
-              *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
-              false);
+              *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false,
+              sync);
         });
         if (!st.ok()) journal_failed(st.error());
       }
@@ -605,7 +614,7 @@ Completion Scheduler::Work(const Job& job) {
 
   std::optional<state::Store::NodeStateChange> start_change;
   if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
-  Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change); });
+  Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change, start_sync); });
   if (!id.ok()) {
     journal_failed(id.error());
     c.worker_overhead_us = MicrosSince(begin) - driver_us;
@@ -632,10 +641,10 @@ Completion Scheduler::Work(const Job& job) {
     c.error = out.error;
     state::StepResult failed{state::StepStatus::kFailed,
                              fmt::format("transient: {}; attempt {} of {}, retrying in {} ms",
-                                         out.error, job.attempt, options_.max_attempts,
-                                         c.delay_ms),
+                                         out.error, job.attempt, options_.max_attempts, c.delay_ms),
                              out.output, std::nullopt};
-    if (Status st = journal([&] { return store_.FinishStep(*id, failed, std::nullopt, false); });
+    if (Status st =
+            journal([&] { return store_.FinishStep(*id, failed, std::nullopt, false, sync); });
         !st.ok()) {
       journal_failed(st.error());
     }
@@ -644,13 +653,14 @@ Completion Scheduler::Work(const Job& job) {
     std::string what = step.component.empty() || step.component == plan::StepKindName(step.kind)
                            ? std::string(plan::StepKindName(step.kind))
                            : fmt::format("{} {}", plan::StepKindName(step.kind), step.component);
-    c.error = job.attempt > 1 ? fmt::format("{} failed after {} attempts: {}", what, job.attempt,
-                                            out.error)
-                              : fmt::format("{} failed: {}", what, out.error);
+    c.error = job.attempt > 1
+                  ? fmt::format("{} failed after {} attempts: {}", what, job.attempt, out.error)
+                  : fmt::format("{} failed: {}", what, out.error);
     state::StepResult failed{state::StepStatus::kFailed, out.error, out.output, std::nullopt};
     Status st = journal([&] {
-      return store_.FinishStep(
-          *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false);
+      return store_.FinishStep(*id, failed,
+                               state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
+                               false, sync);
     });
     if (!st.ok()) journal_failed(st.error());
   }

@@ -84,13 +84,18 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Cl
 }
 
 SqliteStore::~SqliteStore() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (holds_lock_) (void)ReleaseLockLocked();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (holds_lock_) (void)ReleaseLockLocked();
+  }
+  std::lock_guard<std::mutex> lock(wal_mu_);
+  if (wal_file_ != nullptr) wal_file_->pMethods->xClose(wal_file_);
 }
 
 Status SqliteStore::Open(const std::string& path, const StoreOptions& options) {
   if (path.empty()) return InvalidInput("the state database path is empty");
   bool memory = path == ":memory:";
+  on_disk_ = !memory;
   if (!memory) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
@@ -246,31 +251,34 @@ Status SqliteStore::SetNodeState(std::string_view node, NodeState state, std::st
 Status SqliteStore::SetNodeStateLocked(std::string_view node, NodeState state,
                                        std::string_view reason, int64_t run_id,
                                        bool keep_reason_in_same_state) {
-  Result<Statement> get = db_.Prepare("SELECT state, reason FROM nodes WHERE name = ?");
+  // Prepared once per connection: every journaled step start and finish comes here.
+  Result<Statement*> get = db_.Cached("SELECT state, reason FROM nodes WHERE name = ?");
   if (!get.ok()) return get.error();
-  get->Bind(1, node);
-  Result<bool> row = get->Step();
+  (*get)->Bind(1, node);
+  Result<bool> row = (*get)->Step();
+  std::string old_state = row.ok() && *row ? (*get)->Text(0) : "";
+  std::string old_reason = row.ok() && *row ? (*get)->Text(1) : "";
+  (*get)->Reset();
   if (!row.ok()) return row.error();
   if (!*row) return NotFound(fmt::format("{}: no node '{}' in the state store", path(), node));
-  std::string old_state = get->Text(0);
-  if (old_state == NodeStateName(state) &&
-      (keep_reason_in_same_state || get->Text(1) == reason)) {
+  if (old_state == NodeStateName(state) && (keep_reason_in_same_state || old_reason == reason)) {
     return Status::Ok();
   }
   int64_t now = Now();
-  Result<Statement> update =
-      db_.Prepare("UPDATE nodes SET state = ?, reason = ?, updated_at = ? WHERE name = ?");
+  Result<Statement*> update =
+      db_.Cached("UPDATE nodes SET state = ?, reason = ?, updated_at = ? WHERE name = ?");
   if (!update.ok()) return update.error();
-  update->Bind(1, NodeStateName(state)).Bind(2, reason).Bind(3, now).Bind(4, node);
-  if (Status s = update->Run(); !s.ok()) return s;
-  Result<Statement> history = db_.Prepare(
+  (*update)->Bind(1, NodeStateName(state)).Bind(2, reason).Bind(3, now).Bind(4, node);
+  if (Status s = (*update)->Run(); !s.ok()) return s;
+  Result<Statement*> insert = db_.Cached(
       "INSERT INTO node_state_history (node, from_state, to_state, reason, run_id, at) "
       "VALUES (?, ?, ?, ?, ?, ?)");
-  if (!history.ok()) return history.error();
-  history->Bind(1, node).Bind(2, old_state).Bind(3, NodeStateName(state)).Bind(4, reason);
-  BindRunId(*history, 5, run_id);
-  history->Bind(6, now);
-  if (Status s = history->Run(); !s.ok()) {
+  if (!insert.ok()) return insert.error();
+  Statement& history = **insert;
+  history.Bind(1, node).Bind(2, old_state).Bind(3, NodeStateName(state)).Bind(4, reason);
+  BindRunId(history, 5, run_id);
+  history.Bind(6, now);
+  if (Status s = history.Run(); !s.ok()) {
     return s.error().WithContext(fmt::format("node '{}' (run {})", node, run_id));
   }
   return Status::Ok();

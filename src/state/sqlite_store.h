@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -44,9 +45,10 @@ class SqliteStore final : public Store {
   Status MarkRunning(int64_t step_id) override;
   Status RecordResult(int64_t step_id, const StepResult& result) override;
   Result<int64_t> StartStep(const StepIntent& intent,
-                            const std::optional<NodeStateChange>& change) override;
+                            const std::optional<NodeStateChange>& change, Sync sync) override;
   Status FinishStep(int64_t step_id, const StepResult& result,
-                    const std::optional<NodeStateChange>& change, bool forget_components) override;
+                    const std::optional<NodeStateChange>& change, bool forget_components,
+                    Sync sync) override;
   Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) override;
   Result<std::vector<StepRecord>> StepsOfRun(int64_t run_id) override;
   Result<std::vector<StepRecord>> LastStepPerNode() override;
@@ -97,10 +99,14 @@ class SqliteStore final : public Store {
   // Group commit: runs `op` (mu_ held, inside a transaction) together with the ops other
   // threads submit meanwhile, in one transaction with one commit (one fsync), and returns
   // once that commit is durable. Each op is in its own savepoint: a failing op is rolled
-  // back alone and gets its error; a failing commit fails them all.
-  Status InGroupCommit(const std::function<Status()>& op);
+  // back alone and gets its error; a failing commit fails them all. The batch's commit is
+  // fsynced if any of its ops asked for kPowerSafe.
+  Status InGroupCommit(const std::function<Status()>& op, Sync sync);
   struct PendingOp;
   void CommitBatch(const std::vector<PendingOp*>& batch);
+  // Makes every commit so far durable: fsync of the WAL file (through SQLite's default VFS,
+  // on a file object of its own), outside mu_, so that other commits go on meanwhile.
+  Status SyncWal();
 
   const Clock& clock_;
   std::mutex mu_;  // serializes every call: one connection, one statement at a time
@@ -110,6 +116,11 @@ class SqliteStore final : public Store {
   std::vector<PendingOp*> group_queue_;
   bool group_leader_ = false;
   Database db_;
+  // SyncWal's own handle on the WAL file (nullptr until first needed; never for :memory:).
+  std::mutex wal_mu_;
+  std::unique_ptr<char[]> wal_file_mem_;
+  sqlite3_file* wal_file_ = nullptr;
+  bool on_disk_ = false;
   int schema_version_ = 0;
   bool holds_lock_ = false;
 };

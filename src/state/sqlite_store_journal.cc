@@ -117,19 +117,25 @@ Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::str
                                     intent.kind, intent.node));
   }
   if (Status s = RequireNode(intent.node); !s.ok()) return s.error();
-  Result<int64_t> run =
-      db_.QueryInt(fmt::format("SELECT 1 FROM runs WHERE id = {}", intent.run_id), 0);
+  // The executor's hot path (two journal writes per step): statements are prepared once
+  // per connection (Database::Cached) and reset after reading.
+  Result<Statement*> run = db_.Cached("SELECT 1 FROM runs WHERE id = ?");
   if (!run.ok()) return run.error();
-  if (*run == 0) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
-  Result<Statement> st = db_.Prepare(
+  (*run)->Bind(1, intent.run_id);
+  Result<bool> run_found = (*run)->Step();
+  (*run)->Reset();
+  if (!run_found.ok()) return run_found.error();
+  if (!*run_found) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
+  Result<Statement*> st = db_.Cached(
       "INSERT INTO steps (run_id, node, kind, component, intent, status, attempt, started_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.error();
-  st->Bind(1, intent.run_id).Bind(2, intent.node).Bind(3, intent.kind);
-  st->Bind(4, intent.component);
-  st->Bind(5, intent.intent_json.empty() ? std::string_view("{}") : intent.intent_json);
-  st->Bind(6, status).Bind(7, int64_t{intent.attempt}).Bind(8, Now());
-  if (Status s = st->Run(); !s.ok()) return s.error();
+  Statement& insert = **st;
+  insert.Bind(1, intent.run_id).Bind(2, intent.node).Bind(3, intent.kind);
+  insert.Bind(4, intent.component);
+  insert.Bind(5, intent.intent_json.empty() ? std::string_view("{}") : intent.intent_json);
+  insert.Bind(6, status).Bind(7, int64_t{intent.attempt}).Bind(8, Now());
+  if (Status s = insert.Run(); !s.ok()) return s.error();
   return db_.LastInsertRowId();
 }
 
@@ -164,21 +170,23 @@ Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
                     "not {}",
                     step_id, StepStatusName(result.status)));
   }
-  Result<Statement> get = db_.Prepare("SELECT node, run_id FROM steps WHERE id = ?");
+  Result<Statement*> get = db_.Cached("SELECT node, run_id FROM steps WHERE id = ?");
   if (!get.ok()) return get.error();
-  get->Bind(1, step_id);
-  Result<bool> row = get->Step();
+  (*get)->Bind(1, step_id);
+  Result<bool> row = (*get)->Step();
+  std::string node = row.ok() && *row ? (*get)->Text(0) : "";
+  int64_t run_id = row.ok() && *row ? (*get)->Int(1) : 0;
+  (*get)->Reset();
   if (!row.ok()) return row.error();
   if (!*row) return NotFound(fmt::format("{}: no step {}", path(), step_id));
-  std::string node = get->Text(0);
-  int64_t run_id = get->Int(1);
   int64_t now = Now();
-  Result<Statement> st = db_.Prepare(
+  Result<Statement*> st = db_.Cached(
       "UPDATE steps SET status = ?, finished_at = ?, error = ?, output_tail = ? WHERE id = ?");
   if (!st.ok()) return st.error();
-  st->Bind(1, StepStatusName(result.status)).Bind(2, now).Bind(3, result.error);
-  st->Bind(4, Tail(result.output_tail)).Bind(5, step_id);
-  if (Status s = st->Run(); !s.ok()) return s.error();
+  Statement& update = **st;
+  update.Bind(1, StepStatusName(result.status)).Bind(2, now).Bind(3, result.error);
+  update.Bind(4, Tail(result.output_tail)).Bind(5, step_id);
+  if (Status s = update.Run(); !s.ok()) return s.error();
   if (result.component && result.status == StepStatus::kSucceeded) {
     ComponentRecord c = *result.component;
     c.node = node;
@@ -199,6 +207,7 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
 
 struct SqliteStore::PendingOp {
   const std::function<Status()>* op = nullptr;
+  Sync sync = Sync::kPowerSafe;
   Status result;
   bool done = false;  // committed (or failed) by a leader
   bool lead = false;  // this thread commits the next batch
@@ -208,9 +217,10 @@ struct SqliteStore::PendingOp {
 // Leader/follower group commit. Each waiter sleeps on its own condition variable, so a
 // commit wakes exactly the threads whose writes it carried and the next leader, not every
 // waiting thread (hundreds at high --concurrency).
-Status SqliteStore::InGroupCommit(const std::function<Status()>& op) {
+Status SqliteStore::InGroupCommit(const std::function<Status()>& op, Sync sync) {
   PendingOp mine;
   mine.op = &op;
+  mine.sync = sync;
   std::unique_lock<std::mutex> lock(group_mu_);
   group_queue_.push_back(&mine);
   if (!group_leader_) {
@@ -219,14 +229,21 @@ Status SqliteStore::InGroupCommit(const std::function<Status()>& op) {
   }
   while (!mine.done && !mine.lead) mine.cv.wait(lock);
   if (mine.done) return mine.result;
-  // Lead: commit everything queued so far. Writes queued while this commit syncs go in
+  // Lead: commit everything queued so far. Writes queued while this commit runs go in
   // the next one.
   std::vector<PendingOp*> batch;
   batch.swap(group_queue_);
   lock.unlock();
   CommitBatch(batch);
   lock.lock();
+  // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync below,
+  // which runs after the next leader has taken over: later commits do not wait for it.
+  std::vector<PendingOp*> to_sync;
   for (PendingOp* p : batch) {
+    if (p->sync == Sync::kPowerSafe && p->result.ok()) {
+      to_sync.push_back(p);
+      continue;
+    }
     p->done = true;
     if (p != &mine) p->cv.notify_one();  // it cannot return before this lock is released
   }
@@ -236,22 +253,76 @@ Status SqliteStore::InGroupCommit(const std::function<Status()>& op) {
     group_queue_.front()->lead = true;
     group_queue_.front()->cv.notify_one();
   }
+  if (!to_sync.empty()) {
+    lock.unlock();
+    Status synced = SyncWal();
+    lock.lock();
+    for (PendingOp* p : to_sync) {
+      if (!synced.ok()) p->result = synced;
+      p->done = true;
+      if (p != &mine) p->cv.notify_one();
+    }
+  }
   return mine.result;
+}
+
+Status SqliteStore::SyncWal() {
+  if (!on_disk_) return Status::Ok();
+  std::lock_guard<std::mutex> lock(wal_mu_);
+  const std::string wal_path = db_.path() + "-wal";
+  if (wal_file_ == nullptr) {
+    sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+    if (vfs == nullptr) return IoError(fmt::format("{}: no SQLite VFS to sync with", wal_path));
+    auto mem = std::make_unique<char[]>(static_cast<size_t>(vfs->szOsFile));
+    auto* file = reinterpret_cast<sqlite3_file*>(mem.get());
+    int out_flags = 0;
+    int rc = vfs->xOpen(vfs, wal_path.c_str(), file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_WAL,
+                        &out_flags);
+    if (rc != SQLITE_OK) {
+      if (file->pMethods != nullptr) file->pMethods->xClose(file);
+      return IoError(fmt::format("{}: cannot open the journal's write-ahead log to sync it: {}",
+                                 wal_path, sqlite3_errstr(rc)));
+    }
+    wal_file_mem_ = std::move(mem);
+    wal_file_ = file;
+  }
+  int rc = wal_file_->pMethods->xSync(wal_file_, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK) {
+    return IoError(fmt::format("{}: the journal could not be synced to disk: {}", wal_path,
+                               sqlite3_errstr(rc)));
+  }
+  return Status::Ok();
 }
 
 void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
   std::lock_guard<std::mutex> lock(mu_);
+  // Every other write of the store commits with synchronous=FULL (set on open). A journal
+  // batch commits without an fsync; InGroupCommit syncs the WAL afterwards, outside mu_,
+  // for the ops that asked for kPowerSafe.
+  auto run_cached = [this](const std::string& sql) -> Status {
+    Result<Statement*> st = db_.Cached(sql);
+    if (!st.ok()) return st.error();
+    return (*st)->Run();
+  };
+  if (Status s = run_cached("PRAGMA synchronous = NORMAL"); !s.ok()) {
+    for (PendingOp* p : batch) p->result = s;
+    return;
+  }
+  struct RestoreFull {
+    decltype(run_cached)& run;
+    ~RestoreFull() { (void)run("PRAGMA synchronous = FULL"); }
+  } restore{run_cached};
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) {
     for (PendingOp* p : batch) p->result = s;
     return;
   }
   for (PendingOp* p : batch) {
-    Status s = db_.Exec("SAVEPOINT journal_op");
+    Status s = run_cached("SAVEPOINT journal_op");
     if (s.ok()) {
       s = (*p->op)();
       if (s.ok()) {
-        s = db_.Exec("RELEASE journal_op");
+        s = run_cached("RELEASE journal_op");
       } else {
         (void)db_.Exec("ROLLBACK TO journal_op");
         (void)db_.Exec("RELEASE journal_op");
@@ -266,7 +337,7 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
 }
 
 Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
-                                       const std::optional<NodeStateChange>& change) {
+                                       const std::optional<NodeStateChange>& change, Sync sync) {
   int64_t id = 0;
   std::function<Status()> op = [&]() -> Status {
     Result<int64_t> inserted = InsertStepLocked(intent, "running");
@@ -278,13 +349,13 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
     }
     return Status::Ok();
   };
-  if (Status s = InGroupCommit(op); !s.ok()) return s.error();
+  if (Status s = InGroupCommit(op, sync); !s.ok()) return s.error();
   return id;
 }
 
 Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
                                const std::optional<NodeStateChange>& change,
-                               bool forget_components) {
+                               bool forget_components, Sync sync) {
   std::function<Status()> op = [&]() -> Status {
     Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
     if (!r.ok()) return r.error();
@@ -298,7 +369,7 @@ Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
     if (change) return SetNodeStateLocked(node, change->state, change->reason, run_id);
     return Status::Ok();
   };
-  return InGroupCommit(op);
+  return InGroupCommit(op, sync);
 }
 
 Result<std::vector<StepRecord>> SqliteStore::QuerySteps(std::string_view sql, int64_t id_arg,

@@ -104,6 +104,21 @@ class Store {
   /// transaction. kInvalidInput if result.status is not finished.
   virtual Status RecordResult(int64_t step_id, const StepResult& result) = 0;
 
+  /// How far StartStep/FinishStep's commit must reach before they return.
+  enum class Sync {
+    /// On disk (fsync of the WAL): survives a power cut of this machine. For the intent of
+    /// a destructive step (power off, firmware, reimage, erase), which must outlive
+    /// anything before the step touches the machine.
+    kPowerSafe,
+    /// Written to the OS (the WAL, not fsynced): survives kill -9 of racksmith, not a power
+    /// cut. Made durable by the next power-safe commit (the WAL is a log: a later fsync
+    /// carries every earlier commit), a checkpoint, or the run's end. After a power cut the
+    /// store is a prefix of its commits: a lost intent of a non-destructive step means the
+    /// planner plans it again (such steps are idempotent); a lost result of any step leaves
+    /// it in flight, and the next apply checks its guard before anything else. Saves the
+    /// fsyncs of most journal writes (see bench/results/apply.md).
+    kCrashSafe,
+  };
   /// A node's new state and why, for StartStep/FinishStep.
   struct NodeStateChange {
     NodeState state = NodeState::kNew;
@@ -114,14 +129,15 @@ class Store {
   /// reason, so consecutive provisioning steps make one history entry), in one transaction
   /// (one fsync per step start instead of three). Same errors as RecordIntent.
   virtual Result<int64_t> StartStep(const StepIntent& intent,
-                                    const std::optional<NodeStateChange>& change) = 0;
+                                    const std::optional<NodeStateChange>& change,
+                                    Sync sync) = 0;
   /// The executor's write after a step: the result (with its component record), the node's
   /// new state if given, and, when `forget_components`, the removal of every component
   /// record of the node (it was retired), in one transaction: "step done", "component at
   /// this hash" and "node in this state" never disagree after a crash.
   virtual Status FinishStep(int64_t step_id, const StepResult& result,
                             const std::optional<NodeStateChange>& change,
-                            bool forget_components) = 0;
+                            bool forget_components, Sync sync) = 0;
 
   /// Every step ever journaled for a node, oldest first.
   virtual Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) = 0;

@@ -531,7 +531,8 @@ std::vector<state::StepRecord> KillDuringImage(Harness& h, const plan::Plan& p,
     state::StepIntent intent{*run, step->node, plan::StepKindName(step->kind), step->component,
                              "{}", 1};
     REQUIRE(h.store->StartStep(intent, state::Store::NodeStateChange{
-                                           state::NodeState::kProvisioning, "imaging"})
+                                           state::NodeState::kProvisioning, "imaging"},
+                               state::Store::Sync::kPowerSafe)
                 .ok());
   }
   Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);

@@ -415,7 +415,8 @@ TEST_CASE(
   state::StepIntent intent{
       *run, "n01", "install", "nvidia_driver", R"({"id":"n01/install/nvidia_driver","wave":1})", 1};
   PLAN_REQUIRE_OK(store->StartStep(
-      intent, state::Store::NodeStateChange{state::NodeState::kProvisioning, "upgrade"}));
+      intent, state::Store::NodeStateChange{state::NodeState::kProvisioning, "upgrade"},
+      state::Store::Sync::kCrashSafe));
   PLAN_REQUIRE_OK(store->SetNodeState("n02", state::NodeState::kProvisioning, "", 0));
   Policy policy;
   policy.max_unavailable_per_rack = {false, 2};

@@ -68,27 +68,30 @@ TEST_CASE("steps started and finished by many threads at once each get their own
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kSteps && errors[t].empty(); ++i) {
+        // Batches mix fsynced and crash-safe commits.
+        const Store::Sync sync = (i + t) % 2 ? Store::Sync::kPowerSafe : Store::Sync::kCrashSafe;
         Result<int64_t> id = store->StartStep(
             {*run, nodes[t], "install", fmt::format("c{}", i), "", 1},
-            Store::NodeStateChange{NodeState::kProvisioning, "installing"});
+            Store::NodeStateChange{NodeState::kProvisioning, "installing"}, sync);
         if (!id.ok()) {
           errors[t] = id.error().ToString();
           break;
         }
         // Interleaved bad writes: an unknown node, an unknown step.
-        if (store->StartStep({*run, "no-such-node", "install", "x", "", 1}, std::nullopt).ok()) {
+        if (store->StartStep({*run, "no-such-node", "install", "x", "", 1}, std::nullopt, sync)
+                .ok()) {
           errors[t] = "a step for an unknown node was journaled";
         }
         StepResult bad;
         bad.status = StepStatus::kSucceeded;
-        if (store->FinishStep(*id + 1'000'000, bad, std::nullopt, false).ok()) {
+        if (store->FinishStep(*id + 1'000'000, bad, std::nullopt, false, sync).ok()) {
           errors[t] = "an unknown step was finished";
         }
         StepResult ok;
         ok.status = StepStatus::kSucceeded;
         ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", fmt::format("h{}", i)};
-        Status s = store->FinishStep(*id, ok,
-                                     Store::NodeStateChange{NodeState::kBurnin, "step done"}, false);
+        Status s = store->FinishStep(
+            *id, ok, Store::NodeStateChange{NodeState::kBurnin, "step done"}, false, sync);
         if (!s.ok()) errors[t] = s.error().ToString();
       }
     });

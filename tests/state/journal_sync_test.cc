@@ -1,0 +1,147 @@
+// How far journal commits reach: fsynced (Store::Sync::kPowerSafe) or only written to the OS
+// (kCrashSafe). SQLite is given a VFS that forwards to the default one and counts xSync
+// calls, registered as the default for the duration of a test.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+
+#include "state/store.h"
+#include "store_test_util.h"
+#include "support/temp_dir.h"
+
+namespace racksmith::state {
+namespace {
+
+using racksmith::testing::TempDir;
+using testing::MustOpen;
+
+std::atomic<int> g_syncs{0};
+sqlite3_vfs* g_base = nullptr;
+
+// Our file: the method table pointer SQLite reads, then the real file, allocated after it.
+struct CountingFile {
+  sqlite3_file header;
+  sqlite3_file* real;
+};
+
+sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<CountingFile*>(f)->real; }
+
+int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
+int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
+  return Real(f)->pMethods->xRead(Real(f), p, n, off);
+}
+int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
+  return Real(f)->pMethods->xWrite(Real(f), p, n, off);
+}
+int Truncate(sqlite3_file* f, sqlite3_int64 size) {
+  return Real(f)->pMethods->xTruncate(Real(f), size);
+}
+int Sync(sqlite3_file* f, int flags) {
+  ++g_syncs;
+  return Real(f)->pMethods->xSync(Real(f), flags);
+}
+int FileSize(sqlite3_file* f, sqlite3_int64* size) {
+  return Real(f)->pMethods->xFileSize(Real(f), size);
+}
+int Lock(sqlite3_file* f, int level) { return Real(f)->pMethods->xLock(Real(f), level); }
+int Unlock(sqlite3_file* f, int level) { return Real(f)->pMethods->xUnlock(Real(f), level); }
+int CheckReservedLock(sqlite3_file* f, int* out) {
+  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+}
+int FileControl(sqlite3_file* f, int op, void* arg) {
+  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+}
+int SectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
+int DeviceCharacteristics(sqlite3_file* f) {
+  return Real(f)->pMethods->xDeviceCharacteristics(Real(f));
+}
+int ShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  return Real(f)->pMethods->xShmMap(Real(f), region, size, extend, out);
+}
+int ShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  return Real(f)->pMethods->xShmLock(Real(f), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* f) { Real(f)->pMethods->xShmBarrier(Real(f)); }
+int ShmUnmap(sqlite3_file* f, int remove) { return Real(f)->pMethods->xShmUnmap(Real(f), remove); }
+
+// Version 2 methods: no memory-mapped I/O (xFetch), which SQLite then does not use.
+// clang-format off
+const sqlite3_io_methods kMethods = {
+    2, Close, Read, Write, Truncate, Sync, FileSize, Lock, Unlock, CheckReservedLock,
+    FileControl, SectorSize, DeviceCharacteristics, ShmMap, ShmLock, ShmBarrier, ShmUnmap,
+    nullptr, nullptr};
+// clang-format on
+
+int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
+  auto* file = reinterpret_cast<CountingFile*>(f);
+  file->header.pMethods = nullptr;
+  file->real = reinterpret_cast<sqlite3_file*>(file + 1);
+  int rc = g_base->xOpen(g_base, name, file->real, flags, out_flags);
+  if (file->real->pMethods != nullptr) file->header.pMethods = &kMethods;
+  return rc;
+}
+
+// Registers the counting VFS as the default while alive.
+class CountingVfs {
+ public:
+  CountingVfs() {
+    g_base = sqlite3_vfs_find(nullptr);
+    REQUIRE(g_base != nullptr);
+    vfs_ = *g_base;
+    vfs_.zName = "racksmith-sync-counting";
+    vfs_.szOsFile = static_cast<int>(sizeof(CountingFile)) + g_base->szOsFile;
+    vfs_.xOpen = Open;
+    vfs_.pNext = nullptr;
+    REQUIRE(sqlite3_vfs_register(&vfs_, /*makeDflt=*/1) == SQLITE_OK);
+  }
+  ~CountingVfs() { sqlite3_vfs_unregister(&vfs_); }
+  CountingVfs(const CountingVfs&) = delete;
+  CountingVfs& operator=(const CountingVfs&) = delete;
+
+ private:
+  sqlite3_vfs vfs_;
+};
+
+TEST_CASE("only power-safe journal commits are fsynced", "[state]") {
+  CountingVfs vfs;
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  RS_REQUIRE_OK(store->EnsureNodes({"n01"}, NodeState::kNew));
+  Result<int64_t> run = store->BeginRun({"sync", "test", "localhost", 1});
+  RS_REQUIRE_OK(run);
+  StepIntent intent{*run, "n01", "install", "nvidia_driver", "", 1};
+  StepResult ok;
+  ok.component = ComponentRecord{"", "nvidia_driver", "560.35.03", "h1"};
+
+  SECTION("a crash-safe step start and finish write without an fsync") {
+    const int before = g_syncs.load();
+    Result<int64_t> id =
+        store->StartStep(intent, Store::NodeStateChange{NodeState::kProvisioning, "upgrade"},
+                         Store::Sync::kCrashSafe);
+    RS_REQUIRE_OK(id);
+    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
+    CHECK(g_syncs.load() == before);
+    // ... and the next ordinary write (synchronous=FULL again) makes them durable.
+    RS_REQUIRE_OK(store->FinishRun(*run, RunOutcome::kSucceeded));
+    CHECK(g_syncs.load() > before);
+  }
+  SECTION("a power-safe step start and finish are each fsynced before they return") {
+    const int before = g_syncs.load();
+    Result<int64_t> id = store->StartStep(intent, std::nullopt, Store::Sync::kPowerSafe);
+    RS_REQUIRE_OK(id);
+    const int after_start = g_syncs.load();
+    CHECK(after_start > before);
+    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kPowerSafe));
+    CHECK(g_syncs.load() > after_start);
+  }
+  // Either way the journal reads back the same.
+  Result<std::vector<StepRecord>> steps = store->StepsOfNode("n01");
+  RS_REQUIRE_OK(steps);
+  REQUIRE(steps->size() == 1);
+  CHECK(steps->front().status == StepStatus::kSucceeded);
+}
+
+}  // namespace
+}  // namespace racksmith::state

@@ -327,15 +327,35 @@ class Supervisor {
     fs::remove(NodeDir(dir_, r.spec.name) / "sshd.pid", ec);
   }
 
+  // Copies the image beside the old root, then swaps them. Deleting the old root first and
+  // copying into its place was racy: a sandbox process that outlived StopNode could keep a
+  // file in it, remove_all then left the folder, and `cp -a image root` copied the image
+  // *into* it (root/image/etc), leaving a node with no /etc that never booted again.
   void Reimage(NodeRun& r) {
-    fs::path root = NodeDir(dir_, r.spec.name) / "root";
+    const fs::path node_dir = NodeDir(dir_, r.spec.name);
+    const fs::path root = node_dir / "root";
+    const fs::path fresh = node_dir / "root.new";
+    const fs::path old = node_dir / ("root.old." + std::to_string(NowMs()));
     std::error_code ec;
-    fs::remove_all(root, ec);
-    if (!RunQuiet({"cp", "-a", (dir_ / "image").string(), root.string()})) {
+    fs::remove_all(fresh, ec);
+    if (!RunQuiet({"cp", "-a", (dir_ / "image").string(), fresh.string()})) {
       Log(r.spec.name + ": reimage failed: cannot copy the image");
       return;
     }
-    (void)WriteAtomic(root / "etc/hostname", r.spec.name);
+    (void)WriteAtomic(fresh / "etc/hostname", r.spec.name);
+    std::error_code moved;
+    fs::rename(root, old, moved);  // fails only when there is no root yet
+    std::error_code placed;
+    fs::rename(fresh, root, placed);
+    if (placed) {
+      Log(r.spec.name + ": reimage failed: cannot put the fresh root in place: " +
+          placed.message());
+      return;
+    }
+    if (!moved) {
+      fs::remove_all(old, ec);
+      if (ec) Log(r.spec.name + ": the old root is left at " + old.string() + ": " + ec.message());
+    }
     Log(r.spec.name + ": reimaged from " + (dir_ / "image").string());
   }
 

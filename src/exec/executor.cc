@@ -81,6 +81,15 @@ struct NodeRun {
   std::string last_step;
 };
 
+// An event about a node, and one of its steps if given (the caller fills in the rest).
+Event NodeEvent(Event::Type type, const NodeRun& n, const plan::Step* step = nullptr) {
+  Event e;
+  e.type = type;
+  e.node = n.plan->node;
+  e.step = step;
+  return e;
+}
+
 // What a worker reports back.
 struct Completion {
   int step = 0;
@@ -351,10 +360,7 @@ void Scheduler::Dispatch() {
       n.last_step = s.step->id;
       Job job{*it, s.attempt, s.guard_first && s.attempt == 1};
       started.push_back(job);
-      Event e;
-      e.type = Event::Type::kStepStarted;
-      e.node = n.plan->node;
-      e.step = s.step;
+      Event e = NodeEvent(Event::Type::kStepStarted, n, s.step);
       e.attempt = s.attempt;
       Emit(std::move(e));
       it = queue->erase(it);
@@ -383,9 +389,7 @@ void Scheduler::FinishNode(int node_index) {
   }
   // Back in service, unless it failed: a failed node stays out, and keeps counting.
   if (n.counted && !n.failed) Count(n, -1);
-  Event e;
-  e.type = Event::Type::kNodeFinished;
-  e.node = n.plan->node;
+  Event e = NodeEvent(Event::Type::kNodeFinished, n);
   e.status = n.failed ? "failed" : "done";
   e.error = n.error;
   Emit(std::move(e));
@@ -403,9 +407,7 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
   ++failed_nodes_;
   if (n.plan->wave > 0 && failure_budget_ < 0 && !rollout_halted_) {
     rollout_halted_ = true;
-    Event e;
-    e.type = Event::Type::kRolloutHalted;
-    e.node = n.plan->node;
+    Event e = NodeEvent(Event::Type::kRolloutHalted, n);
     e.message = fmt::format(
         "rolling change halted: {} (wave {}) failed; no further node of the rollout starts, "
         "nodes in progress finish (--max-failures N lets a rollout go on past N failed nodes)",
@@ -437,17 +439,11 @@ void Scheduler::Handle(Completion c) {
   worker_overhead_us_ += c.worker_overhead_us;
   journal_us_ += c.journal_us;
   if (!c.guard_message.empty()) {
-    Event g;
-    g.type = Event::Type::kGuardChecked;
-    g.node = n.plan->node;
-    g.step = s.step;
+    Event g = NodeEvent(Event::Type::kGuardChecked, n, s.step);
     g.message = c.guard_message;
     Emit(std::move(g));
   }
-  Event e;
-  e.type = Event::Type::kStepFinished;
-  e.node = n.plan->node;
-  e.step = s.step;
+  Event e = NodeEvent(Event::Type::kStepFinished, n, s.step);
   e.attempt = s.attempt;
   e.error = c.error;
   e.duration_ms = c.duration_ms;
@@ -474,10 +470,7 @@ void Scheduler::Handle(Completion c) {
       s.phase = StepPhase::kReady;
       s.not_before_ms = clock_.MonotonicMillis() + c.delay_ms;
       ++summary_.retries;
-      Event r;
-      r.type = Event::Type::kStepRetrying;
-      r.node = n.plan->node;
-      r.step = s.step;
+      Event r = NodeEvent(Event::Type::kStepRetrying, n, s.step);
       r.attempt = s.attempt;
       r.error = c.error;
       r.delay_ms = c.delay_ms;
@@ -540,7 +533,7 @@ Completion Scheduler::Work(const Job& job) {
   // destructive step is never repeated blindly.
   const state::Store::Sync start_sync =
       step.destructive ? state::Store::Sync::kPowerSafe : state::Store::Sync::kCrashSafe;
-  const state::Store::Sync sync = state::Store::Sync::kCrashSafe;  // results
+  const state::Store::Sync result_sync = state::Store::Sync::kCrashSafe;
   auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
     if (!step.on_success) return std::nullopt;
     std::string reason = step.reason;
@@ -563,7 +556,7 @@ Completion Scheduler::Work(const Job& job) {
     ok.component = component();
     Status st = journal([&] {
       return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire,
-                               sync);
+                               result_sync);
     });
     if (st.ok() && step.kind == plan::StepKind::kRemove) {
       st = journal([&] { return store_.ForgetComponent(step.node, step.component); });
@@ -602,7 +595,7 @@ Completion Scheduler::Work(const Job& job) {
         Status st = journal([&] {
           return store_.FinishStep(
               *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false,
-              sync);
+              result_sync);
         });
         if (!st.ok()) journal_failed(st.error());
       }
@@ -643,8 +636,8 @@ Completion Scheduler::Work(const Job& job) {
                              fmt::format("transient: {}; attempt {} of {}, retrying in {} ms",
                                          out.error, job.attempt, options_.max_attempts, c.delay_ms),
                              out.output, std::nullopt};
-    if (Status st =
-            journal([&] { return store_.FinishStep(*id, failed, std::nullopt, false, sync); });
+    if (Status st = journal(
+            [&] { return store_.FinishStep(*id, failed, std::nullopt, false, result_sync); });
         !st.ok()) {
       journal_failed(st.error());
     }
@@ -660,7 +653,7 @@ Completion Scheduler::Work(const Job& job) {
     Status st = journal([&] {
       return store_.FinishStep(*id, failed,
                                state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
-                               false, sync);
+                               false, result_sync);
     });
     if (!st.ok()) journal_failed(st.error());
   }

@@ -65,6 +65,17 @@ class Database {
   /// A statement prepared once per connection and reused (reset, bindings cleared): for
   /// queries run once per row of a bulk write. REQUIRES: not already in use by the caller.
   Result<Statement*> Cached(const std::string& sql);
+  /// Whether the cached query `sql`, its one parameter bound to `value`, returns a row. The
+  /// statement is reset at once: one left on a row would hold its read snapshot open.
+  template <typename T>
+  Result<bool> HasRow(const std::string& sql, const T& value) {
+    Result<Statement*> st = Cached(sql);
+    if (!st.ok()) return st.error();
+    (*st)->Bind(1, value);
+    Result<bool> row = (*st)->Step();
+    (*st)->Reset();
+    return row;
+  }
   /// The value of the first column of the first row, or `fallback` when there is none.
   Result<int64_t> QueryInt(std::string_view sql, int64_t fallback);
 

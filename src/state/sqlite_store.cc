@@ -95,7 +95,6 @@ SqliteStore::~SqliteStore() {
 Status SqliteStore::Open(const std::string& path, const StoreOptions& options) {
   if (path.empty()) return InvalidInput("the state database path is empty");
   bool memory = path == ":memory:";
-  on_disk_ = !memory;
   if (!memory) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) {
@@ -195,12 +194,7 @@ Status SqliteStore::Migrate() {
 
 Status SqliteStore::RequireNode(std::string_view node) {
   // Cached: bulk writes check every row's node.
-  Result<Statement*> st = db_.Cached("SELECT 1 FROM nodes WHERE name = ?");
-  if (!st.ok()) return st.error();
-  (*st)->Bind(1, node);
-  Result<bool> row = (*st)->Step();
-  // A statement left on a row would hold its read snapshot open.
-  (*st)->Reset();
+  Result<bool> row = db_.HasRow("SELECT 1 FROM nodes WHERE name = ?", node);
   if (!row.ok()) return row.error();
   if (!*row) return NotFound(fmt::format("{}: no node '{}' in the state store", path(), node));
   return Status::Ok();

@@ -97,10 +97,10 @@ class SqliteStore final : public Store {
   Result<std::vector<StepRecord>> LastStepPerNodeLocked();
   int64_t Now() const { return clock_.NowUnixMillis(); }
   // Group commit: runs `op` (mu_ held, inside a transaction) together with the ops other
-  // threads submit meanwhile, in one transaction with one commit (one fsync), and returns
-  // once that commit is durable. Each op is in its own savepoint: a failing op is rolled
-  // back alone and gets its error; a failing commit fails them all. The batch's commit is
-  // fsynced if any of its ops asked for kPowerSafe.
+  // threads submit meanwhile, in one transaction with one commit (synchronous=NORMAL: in
+  // the WAL, not fsynced), and returns once that commit is written; a kPowerSafe op returns
+  // only after SyncWal. Each op is in its own savepoint: a failing op is rolled back alone
+  // and gets its error; a failing commit fails them all.
   Status InGroupCommit(const std::function<Status()>& op, Sync sync);
   struct PendingOp;
   void CommitBatch(const std::vector<PendingOp*>& batch);
@@ -120,7 +120,6 @@ class SqliteStore final : public Store {
   std::mutex wal_mu_;
   std::unique_ptr<char[]> wal_file_mem_;
   sqlite3_file* wal_file_ = nullptr;
-  bool on_disk_ = false;
   int schema_version_ = 0;
   bool holds_lock_ = false;
 };

@@ -119,13 +119,9 @@ Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::str
   if (Status s = RequireNode(intent.node); !s.ok()) return s.error();
   // The executor's hot path (two journal writes per step): statements are prepared once
   // per connection (Database::Cached) and reset after reading.
-  Result<Statement*> run = db_.Cached("SELECT 1 FROM runs WHERE id = ?");
+  Result<bool> run = db_.HasRow("SELECT 1 FROM runs WHERE id = ?", intent.run_id);
   if (!run.ok()) return run.error();
-  (*run)->Bind(1, intent.run_id);
-  Result<bool> run_found = (*run)->Step();
-  (*run)->Reset();
-  if (!run_found.ok()) return run_found.error();
-  if (!*run_found) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
+  if (!*run) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
   Result<Statement*> st = db_.Cached(
       "INSERT INTO steps (run_id, node, kind, component, intent, status, attempt, started_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -267,7 +263,7 @@ Status SqliteStore::InGroupCommit(const std::function<Status()>& op, Sync sync) 
 }
 
 Status SqliteStore::SyncWal() {
-  if (!on_disk_) return Status::Ok();
+  if (db_.path() == ":memory:") return Status::Ok();  // no file, nothing to sync
   std::lock_guard<std::mutex> lock(wal_mu_);
   const std::string wal_path = db_.path() + "-wal";
   if (wal_file_ == nullptr) {

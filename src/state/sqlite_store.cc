@@ -87,7 +87,9 @@ SqliteStore::~SqliteStore() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (holds_lock_) (void)ReleaseLockLocked();
+    if (checkpointer_ != nullptr) sqlite3_wal_hook(db_.handle(), nullptr, nullptr);
   }
+  checkpointer_.reset();
   std::lock_guard<std::mutex> lock(wal_mu_);
   if (wal_file_ != nullptr) wal_file_->pMethods->xClose(wal_file_);
 }
@@ -115,7 +117,12 @@ Status SqliteStore::Open(const std::string& path, const StoreOptions& options) {
   if (memory) flags |= SQLITE_OPEN_CREATE;
   if (Status s = db_.Open(path, flags); !s.ok()) return s;
   if (Status s = Configure(); !s.ok()) return s;
-  return Migrate();
+  if (Status s = Migrate(); !s.ok()) return s;
+  if (!memory) {
+    checkpointer_ = std::make_unique<WalCheckpointer>(path);
+    checkpointer_->Install(db_.handle());
+  }
+  return Status::Ok();
 }
 
 Status SqliteStore::Configure() {

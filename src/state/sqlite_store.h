@@ -1,14 +1,15 @@
 // racksmith/state (internal): the SQLite implementation of Store. Use OpenSqliteStore.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "state/sqlite_db.h"
 #include "state/store.h"
+#include "state/wal_checkpointer.h"
 
 namespace racksmith::state {
 
@@ -120,6 +121,9 @@ class SqliteStore final : public Store {
   std::mutex wal_mu_;
   std::unique_ptr<char[]> wal_file_mem_;
   sqlite3_file* wal_file_ = nullptr;
+  // Checkpoints the WAL off the writer's thread (not for :memory:). Detached from db_ and
+  // destroyed first, in the destructor.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   int schema_version_ = 0;
   bool holds_lock_ = false;
 };

@@ -205,59 +205,72 @@ struct SqliteStore::PendingOp {
   const std::function<Status()>* op = nullptr;
   Sync sync = Sync::kPowerSafe;
   Status result;
-  bool done = false;  // committed (or failed) by a leader
-  bool lead = false;  // this thread commits the next batch
-  std::condition_variable cv;
+  // Set once by another thread: false when this op is done (committed or failed; `result`
+  // is written before), true when this thread is to commit the next batch.
+  std::promise<bool> wake;
 };
 
-// Leader/follower group commit. Each waiter sleeps on its own condition variable, so a
-// commit wakes exactly the threads whose writes it carried and the next leader, not every
-// waiting thread (hundreds at high --concurrency).
+namespace {
+
+// Wakes each waiter with `lead`. The promises were moved out of the waiters' PendingOps
+// (which live on the waiters' stacks and may be gone once woken) under the queue lock; set
+// here without it, so that a woken thread never runs straight into a lock its waker holds.
+void Wake(std::vector<std::promise<bool>>& waiters, bool lead) {
+  for (std::promise<bool>& w : waiters) w.set_value(lead);
+  waiters.clear();
+}
+
+}  // namespace
+
+// Leader/follower group commit. Each waiter sleeps on its own promise, so a commit wakes
+// exactly the threads whose writes it carried and the next leader, not every waiting
+// thread (hundreds at high --concurrency), and none of them while the queue is locked.
 Status SqliteStore::InGroupCommit(const std::function<Status()>& op, Sync sync) {
   PendingOp mine;
   mine.op = &op;
   mine.sync = sync;
+  std::future<bool> woken = mine.wake.get_future();
   std::unique_lock<std::mutex> lock(group_mu_);
   group_queue_.push_back(&mine);
-  if (!group_leader_) {
-    group_leader_ = true;
-    mine.lead = true;
-  }
-  while (!mine.done && !mine.lead) mine.cv.wait(lock);
-  if (mine.done) return mine.result;
+  bool lead = !group_leader_;
+  group_leader_ = true;
+  lock.unlock();
+  if (!lead && !woken.get()) return mine.result;
   // Lead: commit everything queued so far. Writes queued while this commit runs go in
   // the next one.
+  lock.lock();
   std::vector<PendingOp*> batch;
   batch.swap(group_queue_);
   lock.unlock();
   CommitBatch(batch);
-  lock.lock();
   // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync below,
   // which runs after the next leader has taken over: later commits do not wait for it.
+  std::vector<std::promise<bool>> done;
+  std::vector<std::promise<bool>> next_leader;
   std::vector<PendingOp*> to_sync;
+  lock.lock();
   for (PendingOp* p : batch) {
     if (p->sync == Sync::kPowerSafe && p->result.ok()) {
       to_sync.push_back(p);
-      continue;
+    } else if (p != &mine) {
+      done.push_back(std::move(p->wake));
     }
-    p->done = true;
-    if (p != &mine) p->cv.notify_one();  // it cannot return before this lock is released
   }
   if (group_queue_.empty()) {
     group_leader_ = false;
   } else {
-    group_queue_.front()->lead = true;
-    group_queue_.front()->cv.notify_one();
+    next_leader.push_back(std::move(group_queue_.front()->wake));
   }
+  lock.unlock();
+  Wake(next_leader, true);
+  Wake(done, false);
   if (!to_sync.empty()) {
-    lock.unlock();
     Status synced = SyncWal();
-    lock.lock();
     for (PendingOp* p : to_sync) {
       if (!synced.ok()) p->result = synced;
-      p->done = true;
-      if (p != &mine) p->cv.notify_one();
+      if (p != &mine) done.push_back(std::move(p->wake));
     }
+    Wake(done, false);
   }
   return mine.result;
 }

@@ -5,6 +5,10 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "state/store.h"
 #include "store_test_util.h"
@@ -18,10 +22,14 @@ using testing::MustOpen;
 
 std::atomic<int> g_syncs{0};
 sqlite3_vfs* g_base = nullptr;
+// The threads that synced a main database file (a checkpoint: WAL commits sync the log).
+std::mutex g_db_sync_mu;
+std::vector<std::thread::id> g_db_sync_threads;
 
 // Our file: the method table pointer SQLite reads, then the real file, allocated after it.
 struct CountingFile {
   sqlite3_file header;
+  bool main_db;
   sqlite3_file* real;
 };
 
@@ -39,6 +47,10 @@ int Truncate(sqlite3_file* f, sqlite3_int64 size) {
 }
 int Sync(sqlite3_file* f, int flags) {
   ++g_syncs;
+  if (reinterpret_cast<CountingFile*>(f)->main_db) {
+    std::lock_guard<std::mutex> lock(g_db_sync_mu);
+    g_db_sync_threads.push_back(std::this_thread::get_id());
+  }
   return Real(f)->pMethods->xSync(Real(f), flags);
 }
 int FileSize(sqlite3_file* f, sqlite3_int64* size) {
@@ -76,6 +88,7 @@ const sqlite3_io_methods kMethods = {
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
   auto* file = reinterpret_cast<CountingFile*>(f);
   file->header.pMethods = nullptr;
+  file->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
   file->real = reinterpret_cast<sqlite3_file*>(file + 1);
   int rc = g_base->xOpen(g_base, name, file->real, flags, out_flags);
   if (file->real->pMethods != nullptr) file->header.pMethods = &kMethods;
@@ -141,6 +154,50 @@ TEST_CASE("only power-safe journal commits are fsynced", "[state]") {
   RS_REQUIRE_OK(steps);
   REQUIRE(steps->size() == 1);
   CHECK(steps->front().status == StepStatus::kSucceeded);
+}
+
+TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread", "[state]") {
+  CountingVfs vfs;
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  RS_REQUIRE_OK(store->EnsureNodes({"n01"}, NodeState::kNew));
+  Result<int64_t> run = store->BeginRun({"checkpoint", "test", "localhost", 1});
+  RS_REQUIRE_OK(run);
+  {
+    std::lock_guard<std::mutex> lock(g_db_sync_mu);
+    g_db_sync_threads.clear();
+  }
+  // 100 steps with 40 KiB of output each: well past the 1000 pages after which SQLite
+  // checkpoints (copies the log into the database file and fsyncs it).
+  const std::string output(40 * 1024, 'x');
+  for (int i = 0; i < 100; ++i) {
+    StepIntent intent{*run, "n01", "install", "c" + std::to_string(i), "", 1};
+    Result<int64_t> id = store->StartStep(intent, std::nullopt, Store::Sync::kCrashSafe);
+    RS_REQUIRE_OK(id);
+    StepResult ok;
+    ok.output_tail = output;
+    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
+  }
+  const std::thread::id writer = std::this_thread::get_id();
+  auto synced_by = [&](bool want_writer) {
+    std::lock_guard<std::mutex> lock(g_db_sync_mu);
+    for (std::thread::id t : g_db_sync_threads) {
+      if ((t == writer) == want_writer) return true;
+    }
+    return false;
+  };
+  // No commit waited for a checkpoint ...
+  CHECK_FALSE(synced_by(true));
+  // ... and one ran beside them (it may still be running when the writes end).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!synced_by(false) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(synced_by(false));
+  Result<std::vector<StepRecord>> steps = store->StepsOfNode("n01");
+  RS_REQUIRE_OK(steps);
+  CHECK(steps->size() == 100);
 }
 
 }  // namespace

@@ -530,10 +530,14 @@ Completion Scheduler::Work(const Job& job) {
   // Only a destructive step's intent is fsynced before it starts; every other journal
   // write needs only survive a kill -9 (see state::Store::Sync). A result lost to a power
   // cut leaves the step in flight, which the next apply re-checks by its guard, and a
-  // destructive step is never repeated blindly.
+  // destructive step is never repeated blindly. The result of a non-destructive step is
+  // deferred: queued for the next group commit, ahead of any later journal write (the
+  // node's next step among them), while this worker goes on; Execute flushes the journal
+  // before it finishes the run.
   const state::Store::Sync start_sync =
       step.destructive ? state::Store::Sync::kPowerSafe : state::Store::Sync::kCrashSafe;
-  const state::Store::Sync result_sync = state::Store::Sync::kCrashSafe;
+  const state::Store::Sync result_sync =
+      step.destructive ? state::Store::Sync::kCrashSafe : state::Store::Sync::kDeferred;
   auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
     if (!step.on_success) return std::nullopt;
     std::string reason = step.reason;
@@ -751,6 +755,12 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
   }
   work_cv_.notify_all();
   for (std::thread& t : pool_) t.join();
+  // Deferred step results are committed before the run is: a run is never recorded as
+  // finished while a result of it is still queued. A result that could not be written
+  // leaves its step in flight, and the run unfinished, for the next apply to guard-check.
+  if (Status s = store_.FlushJournal(); !s.ok()) {
+    return s.error().WithContext("the journal could not be written");
+  }
 
   bool stopped_any = false;
   for (const NodeRun& n : nodes_) {

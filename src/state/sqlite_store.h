@@ -1,10 +1,12 @@
 // racksmith/state (internal): the SQLite implementation of Store. Use OpenSqliteStore.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "state/sqlite_db.h"
@@ -50,6 +52,7 @@ class SqliteStore final : public Store {
   Status FinishStep(int64_t step_id, const StepResult& result,
                     const std::optional<NodeStateChange>& change, bool forget_components,
                     Sync sync) override;
+  Status FlushJournal() override;
   Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) override;
   Result<std::vector<StepRecord>> StepsOfRun(int64_t run_id) override;
   Result<std::vector<StepRecord>> LastStepPerNode() override;
@@ -102,9 +105,22 @@ class SqliteStore final : public Store {
   // the WAL, not fsynced), and returns once that commit is written; a kPowerSafe op returns
   // only after SyncWal. Each op is in its own savepoint: a failing op is rolled back alone
   // and gets its error; a failing commit fails them all.
-  Status InGroupCommit(const std::function<Status()>& op, Sync sync);
+  // A kDeferred op is queued and not waited for: the thread committing now takes it in its
+  // next batch, or, if none is, the store's committer thread. After a deferred op failed, every op fails with
+  // its error at once, except a `barrier` (Settled's empty op), which still waits.
+  Status InGroupCommit(std::function<Status()> op, Sync sync, bool barrier = false);
   struct PendingOp;
+  // The leader's part: commits batches until a waiting thread can take over or nothing
+  // is queued. `mine`: the leader's own op (nullptr for a deferred one).
+  void LeadBatches(PendingOp* mine);
   void CommitBatch(const std::vector<PendingOp*>& batch);
+  // Every call of the store except the journal's group commit locks mu_ through this:
+  // first waits for deferred journal writes queued before the call (so that a call sees
+  // and follows every earlier write), then returns mu_ to lock.
+  std::mutex& Settled();
+  // The committer thread: leads a batch when a deferred op finds nobody committing.
+  void CommitterLoop();
+  void StopCommitter();  // after the queue is settled; before db_ closes
   // Makes every commit so far durable: fsync of the WAL file (through SQLite's default VFS,
   // on a file object of its own), outside mu_, so that other commits go on meanwhile.
   Status SyncWal();
@@ -116,6 +132,13 @@ class SqliteStore final : public Store {
   std::mutex group_mu_;
   std::vector<PendingOp*> group_queue_;
   bool group_leader_ = false;
+  // The first deferred op's failure: every later journal write fails with it.
+  Status deferred_error_;
+  // The committer thread (started by the first deferred op that finds nobody committing).
+  std::thread committer_;
+  std::condition_variable committer_cv_;
+  bool committer_wanted_ = false;
+  bool committer_stop_ = false;
   Database db_;
   // SyncWal's own handle on the WAL file (nullptr until first needed; never for :memory:).
   std::mutex wal_mu_;

@@ -1,6 +1,8 @@
 // SqliteStore: runs and the journal of steps.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "state/sqlite_store.h"
 #include "state/store_internal.h"
 
@@ -42,12 +44,18 @@ Result<RunRecord> ReadRun(const Statement& st, const std::string& db_path) {
   return r;
 }
 
+Status CheckFinished(int64_t step_id, const StepResult& result) {
+  if (IsFinished(result.status)) return Status::Ok();
+  return InvalidInput(fmt::format("step {}: a result must be succeeded, failed or skipped, not {}",
+                                  step_id, StepStatusName(result.status)));
+}
+
 }  // namespace
 
 // ---- Runs ----------------------------------------------------------------------------------
 
 Result<int64_t> SqliteStore::BeginRun(const RunStart& run) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Result<Statement> st = db_.Prepare(
       "INSERT INTO runs (command_line, user, host, pid, started_at) VALUES (?, ?, ?, ?, ?)");
   if (!st.ok()) return st.error();
@@ -61,7 +69,7 @@ Status SqliteStore::FinishRun(int64_t run_id, RunOutcome outcome) {
   if (outcome == RunOutcome::kRunning) {
     return InvalidInput(fmt::format("run {} cannot finish with outcome 'running'", run_id));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Result<Statement> st = db_.Prepare("UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?");
   if (!st.ok()) return st.error();
   st->Bind(1, Now()).Bind(2, RunOutcomeName(outcome)).Bind(3, run_id);
@@ -71,7 +79,7 @@ Status SqliteStore::FinishRun(int64_t run_id, RunOutcome outcome) {
 }
 
 Result<RunRecord> SqliteStore::GetRun(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Result<Statement> st = db_.Prepare(fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
   if (!st.ok()) return st.error();
   st->Bind(1, run_id);
@@ -89,7 +97,7 @@ Result<std::optional<RunRecord>> SqliteStore::LastRun() {
 }
 
 Result<std::vector<RunRecord>> SqliteStore::ListRuns(int limit) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Result<Statement> st =
       db_.Prepare(fmt::format("SELECT {} FROM runs ORDER BY id DESC LIMIT ?", kRunColumns));
   if (!st.ok()) return st.error();
@@ -136,7 +144,7 @@ Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::str
 }
 
 Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s.error();
   Result<int64_t> id = InsertStepLocked(intent, "intended");
@@ -146,7 +154,7 @@ Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
 }
 
 Status SqliteStore::MarkRunning(int64_t step_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Result<Statement> st = db_.Prepare(
       "UPDATE steps SET status = 'running' WHERE id = ? AND status IN ('intended', 'running')");
   if (!st.ok()) return st.error();
@@ -160,12 +168,7 @@ Status SqliteStore::MarkRunning(int64_t step_id) {
 
 Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
     int64_t step_id, const StepResult& result) {
-  if (!IsFinished(result.status)) {
-    return InvalidInput(
-        fmt::format("step {}: a result must be succeeded, failed or skipped, "
-                    "not {}",
-                    step_id, StepStatusName(result.status)));
-  }
+  if (Status s = CheckFinished(step_id, result); !s.ok()) return s.error();
   Result<Statement*> get = db_.Cached("SELECT node, run_id FROM steps WHERE id = ?");
   if (!get.ok()) return get.error();
   (*get)->Bind(1, step_id);
@@ -193,7 +196,7 @@ Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
 }
 
 Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
@@ -202,11 +205,12 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
 }
 
 struct SqliteStore::PendingOp {
-  const std::function<Status()>* op = nullptr;
+  std::function<Status()> op;
   Sync sync = Sync::kPowerSafe;
   Status result;
   // Set once by another thread: false when this op is done (committed or failed; `result`
-  // is written before), true when this thread is to commit the next batch.
+  // is written before), true when this thread is to commit the next batch. Unused for a
+  // deferred op: nobody waits for it, and the leader that commits it deletes it.
   std::promise<bool> wake;
 };
 
@@ -220,59 +224,143 @@ void Wake(std::vector<std::promise<bool>>& waiters, bool lead) {
   waiters.clear();
 }
 
+Status DeferredFailure(const Error& e) {
+  return e.WithContext("an earlier step result could not be journaled");
+}
+
 }  // namespace
 
 // Leader/follower group commit. Each waiter sleeps on its own promise, so a commit wakes
 // exactly the threads whose writes it carried and the next leader, not every waiting
 // thread (hundreds at high --concurrency), and none of them while the queue is locked.
-Status SqliteStore::InGroupCommit(const std::function<Status()>& op, Sync sync) {
+Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool barrier) {
+  if (sync == Sync::kDeferred) {
+    auto deferred = std::make_unique<PendingOp>();
+    deferred->op = std::move(op);
+    deferred->sync = sync;
+    std::lock_guard<std::mutex> lock(group_mu_);
+    if (!deferred_error_.ok()) return deferred_error_;
+    group_queue_.push_back(deferred.release());
+    if (group_leader_) return Status::Ok();  // the thread committing now takes it next
+    // Nobody is committing: the store's committer thread leads this batch, so that the
+    // caller does not wait for it either.
+    group_leader_ = true;
+    committer_wanted_ = true;
+    if (!committer_.joinable()) {
+      committer_ = std::thread([this] { CommitterLoop(); });
+    } else {
+      committer_cv_.notify_one();
+    }
+    return Status::Ok();
+  }
   PendingOp mine;
-  mine.op = &op;
+  mine.op = std::move(op);
   mine.sync = sync;
   std::future<bool> woken = mine.wake.get_future();
   std::unique_lock<std::mutex> lock(group_mu_);
+  if (!deferred_error_.ok() && !barrier) return deferred_error_;
   group_queue_.push_back(&mine);
   bool lead = !group_leader_;
   group_leader_ = true;
   lock.unlock();
   if (!lead && !woken.get()) return mine.result;
-  // Lead: commit everything queued so far. Writes queued while this commit runs go in
-  // the next one.
-  lock.lock();
-  std::vector<PendingOp*> batch;
-  batch.swap(group_queue_);
-  lock.unlock();
-  CommitBatch(batch);
-  // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync below,
-  // which runs after the next leader has taken over: later commits do not wait for it.
-  std::vector<std::promise<bool>> done;
-  std::vector<std::promise<bool>> next_leader;
-  std::vector<PendingOp*> to_sync;
-  lock.lock();
-  for (PendingOp* p : batch) {
-    if (p->sync == Sync::kPowerSafe && p->result.ok()) {
-      to_sync.push_back(p);
-    } else if (p != &mine) {
-      done.push_back(std::move(p->wake));
-    }
-  }
-  if (group_queue_.empty()) {
-    group_leader_ = false;
-  } else {
-    next_leader.push_back(std::move(group_queue_.front()->wake));
-  }
-  lock.unlock();
-  Wake(next_leader, true);
-  Wake(done, false);
-  if (!to_sync.empty()) {
-    Status synced = SyncWal();
-    for (PendingOp* p : to_sync) {
-      if (!synced.ok()) p->result = synced;
-      if (p != &mine) done.push_back(std::move(p->wake));
-    }
-    Wake(done, false);
-  }
+  LeadBatches(&mine);
   return mine.result;
+}
+
+void SqliteStore::LeadBatches(PendingOp* mine) {
+  for (;;) {
+    // Commit everything queued so far. Writes queued while this commit runs go in the next.
+    std::unique_lock<std::mutex> lock(group_mu_);
+    std::vector<PendingOp*> batch;
+    batch.swap(group_queue_);
+    lock.unlock();
+    CommitBatch(batch);
+    // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync
+    // below, which runs after the next leader has taken over: later commits do not wait.
+    std::vector<std::promise<bool>> done;
+    std::vector<std::promise<bool>> next_leader;
+    std::vector<PendingOp*> to_sync;
+    std::vector<std::unique_ptr<PendingOp>> deferred;
+    lock.lock();
+    for (PendingOp* p : batch) {
+      if (p->sync == Sync::kDeferred) {
+        if (!p->result.ok() && deferred_error_.ok()) {
+          deferred_error_ = DeferredFailure(p->result.error());
+        }
+        deferred.emplace_back(p);
+      } else if (p->sync == Sync::kPowerSafe && p->result.ok()) {
+        to_sync.push_back(p);
+      } else if (p != mine) {
+        done.push_back(std::move(p->wake));
+      }
+    }
+    // The next batch is led by the first waiting thread in the queue. Deferred ops have
+    // none: if only they are queued, this thread commits them too.
+    bool again = false;
+    if (group_queue_.empty()) {
+      group_leader_ = false;
+    } else {
+      auto waiting = std::find_if(group_queue_.begin(), group_queue_.end(),
+                                  [](const PendingOp* p) { return p->sync != Sync::kDeferred; });
+      if (waiting == group_queue_.end()) {
+        again = true;
+      } else {
+        next_leader.push_back(std::move((*waiting)->wake));
+      }
+    }
+    lock.unlock();
+    Wake(next_leader, true);
+    Wake(done, false);
+    if (!to_sync.empty()) {
+      Status synced = SyncWal();
+      for (PendingOp* p : to_sync) {
+        if (!synced.ok()) p->result = synced;
+        if (p != mine) done.push_back(std::move(p->wake));
+      }
+      Wake(done, false);
+    }
+    if (!again) return;
+  }
+}
+
+void SqliteStore::CommitterLoop() {
+  std::unique_lock<std::mutex> lock(group_mu_);
+  for (;;) {
+    committer_cv_.wait(lock, [&] { return committer_wanted_ || committer_stop_; });
+    if (!committer_wanted_) return;  // stopping, nothing left to lead
+    committer_wanted_ = false;
+    lock.unlock();
+    LeadBatches(nullptr);
+    lock.lock();
+  }
+}
+
+void SqliteStore::StopCommitter() {
+  {
+    std::lock_guard<std::mutex> lock(group_mu_);
+    committer_stop_ = true;
+  }
+  committer_cv_.notify_one();
+  if (committer_.joinable()) committer_.join();
+}
+
+std::mutex& SqliteStore::Settled() {
+  bool queued = false;
+  {
+    std::lock_guard<std::mutex> lock(group_mu_);
+    queued = group_leader_ || !group_queue_.empty();
+  }
+  // An empty op, waited for: the queue commits in order, so when it is done every op
+  // queued before it is too. Its error (a deferred write's failure) is FlushJournal's.
+  if (queued) (void)InGroupCommit([] { return Status::Ok(); }, Sync::kCrashSafe, /*barrier=*/true);
+  return mu_;
+}
+
+Status SqliteStore::FlushJournal() {
+  (void)Settled();
+  std::lock_guard<std::mutex> lock(group_mu_);
+  return deferred_error_;
 }
 
 Status SqliteStore::SyncWal() {
@@ -304,7 +392,7 @@ Status SqliteStore::SyncWal() {
 }
 
 void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(mu_);  // not Settled(): this is the queue's commit
   // Every other write of the store commits with synchronous=FULL (set on open). A journal
   // batch commits without an fsync; InGroupCommit syncs the WAL afterwards, outside mu_,
   // for the ops that asked for kPowerSafe.
@@ -329,7 +417,7 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
   for (PendingOp* p : batch) {
     Status s = run_cached("SAVEPOINT journal_op");
     if (s.ok()) {
-      s = (*p->op)();
+      s = p->op();
       if (s.ok()) {
         s = run_cached("RELEASE journal_op");
       } else {
@@ -358,6 +446,9 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
     }
     return Status::Ok();
   };
+  if (sync == Sync::kDeferred) {
+    return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
+  }
   if (Status s = InGroupCommit(op, sync); !s.ok()) return s.error();
   return id;
 }
@@ -365,7 +456,10 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
 Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
                                const std::optional<NodeStateChange>& change,
                                bool forget_components, Sync sync) {
-  std::function<Status()> op = [&]() -> Status {
+  // A deferred op's errors come later; this one is the caller's and is reported now.
+  if (Status s = CheckFinished(step_id, result); !s.ok()) return s;
+  // By value: a deferred op runs after this call has returned.
+  std::function<Status()> op = [this, step_id, result, change, forget_components]() -> Status {
     Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
     if (!r.ok()) return r.error();
     const auto& [node, run_id] = *r;
@@ -403,19 +497,19 @@ Result<std::vector<StepRecord>> SqliteStore::QuerySteps(std::string_view sql, in
 }
 
 Result<std::vector<StepRecord>> SqliteStore::StepsOfNode(std::string_view node) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE node = ? ORDER BY id", kStepColumns), 0,
                     node);
 }
 
 Result<std::vector<StepRecord>> SqliteStore::StepsOfRun(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = ? ORDER BY id", kStepColumns),
                     run_id, {});
 }
 
 Result<std::vector<StepRecord>> SqliteStore::LastStepPerNode() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   return LastStepPerNodeLocked();
 }
 
@@ -431,7 +525,7 @@ Result<std::vector<StepRecord>> SqliteStore::LastStepPerNodeLocked() {
 }
 
 Result<std::vector<StepRecord>> SqliteStore::UnfinishedStepsOfLastRun() {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(Settled());
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = "
                                 "(SELECT max(id) FROM runs) AND status IN ('intended', "
                                 "'running') ORDER BY id",

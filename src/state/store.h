@@ -118,6 +118,15 @@ class Store {
     /// it in flight, and the next apply checks its guard before anything else. Saves the
     /// fsyncs of most journal writes (see bench/results/apply.md).
     kCrashSafe,
+    /// FinishStep only: queued for the journal's next group commit and not waited for. It
+    /// is committed as kCrashSafe, in order: before any journal write submitted after it
+    /// and before any other call of this store reads or writes (each settles the queue
+    /// first). What is lost to a kill -9 in the fraction of a millisecond before its commit
+    /// is a result, which leaves the step in flight: the next apply checks its guard.
+    /// A deferred write that fails makes every later journal write and FlushJournal fail
+    /// with its error. For the results of non-destructive steps: the worker moves on to the
+    /// next step instead of waiting for a commit.
+    kDeferred,
   };
   /// A node's new state and why, for StartStep/FinishStep.
   struct NodeStateChange {
@@ -138,6 +147,10 @@ class Store {
   virtual Status FinishStep(int64_t step_id, const StepResult& result,
                             const std::optional<NodeStateChange>& change,
                             bool forget_components, Sync sync) = 0;
+
+  /// Waits until every deferred journal write (Sync::kDeferred) is committed; the error of
+  /// the first one that failed, if any. The executor calls it before it finishes a run.
+  virtual Status FlushJournal() = 0;
 
   /// Every step ever journaled for a node, oldest first.
   virtual Result<std::vector<StepRecord>> StepsOfNode(std::string_view node) = 0;

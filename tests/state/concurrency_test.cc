@@ -112,6 +112,93 @@ TEST_CASE("steps started and finished by many threads at once each get their own
   CHECK(store->CheckIntegrity().ok());
 }
 
+TEST_CASE("deferred step results are in the journal before any later call of the store reads it",
+          "[state]") {
+  // Each thread finishes its steps with Sync::kDeferred (queued behind the commit another
+  // thread leads, not waited for) and reads its node's journal at once: the read settles
+  // the queue first, so it always sees the result it just handed over.
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  constexpr int kThreads = 8, kSteps = 40;
+  std::vector<std::string> nodes;
+  for (int t = 0; t < kThreads; ++t) nodes.push_back(fmt::format("d{}", t));
+  REQUIRE(store->EnsureNodes(nodes, NodeState::kNew).ok());
+  Result<int64_t> run = store->BeginRun({"deferred", "test", "localhost", 1});
+  REQUIRE(run.ok());
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSteps && errors[t].empty(); ++i) {
+        Result<int64_t> id = store->StartStep({*run, nodes[t], "install", fmt::format("c{}", i),
+                                               "", 1},
+                                              std::nullopt, Store::Sync::kCrashSafe);
+        if (!id.ok()) {
+          errors[t] = id.error().ToString();
+          break;
+        }
+        StepResult ok;
+        ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", "h"};
+        Status s = store->FinishStep(*id, ok, Store::NodeStateChange{NodeState::kBurnin, "done"},
+                                     false, Store::Sync::kDeferred);
+        if (!s.ok()) {
+          errors[t] = s.error().ToString();
+          break;
+        }
+        Result<std::vector<StepRecord>> steps = store->StepsOfNode(nodes[t]);
+        if (!steps.ok() || steps->size() != static_cast<size_t>(i + 1) ||
+            steps->back().status != StepStatus::kSucceeded) {
+          errors[t] = fmt::format("step {} of {}: its deferred result was not read back", i,
+                                  nodes[t]);
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  CHECK(errors == std::vector<std::string>(kThreads));
+  RS_REQUIRE_OK(store->FlushJournal());
+  for (const std::string& n : nodes) {
+    Result<std::vector<ComponentRecord>> c = store->Components(n);
+    REQUIRE(c.ok());
+    CHECK(c->size() == static_cast<size_t>(kSteps));
+    CHECK(store->GetNode(n)->state == NodeState::kBurnin);
+  }
+}
+
+TEST_CASE("a deferred step result that cannot be written fails every later journal write",
+          "[state]") {
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  REQUIRE(store->EnsureNodes({"f0"}, NodeState::kNew).ok());
+  Result<int64_t> run = store->BeginRun({"deferred", "test", "localhost", 1});
+  REQUIRE(run.ok());
+  RS_REQUIRE_OK(store->FlushJournal());
+  StepResult ok;
+  // A caller's mistake is reported at once, deferred or not.
+  StepResult running;
+  running.status = StepStatus::kRunning;
+  CHECK(store->FinishStep(1, running, std::nullopt, false, Store::Sync::kDeferred).error().code() ==
+        ErrorCode::kInvalidInput);
+  CHECK(store->StartStep({*run, "f0", "install", "x", "", 1}, std::nullopt,
+                         Store::Sync::kDeferred)
+            .error()
+            .code() == ErrorCode::kInvalidInput);
+  // A failure in the commit (no such step) is the store's from then on.
+  (void)store->FinishStep(424242, ok, std::nullopt, false, Store::Sync::kDeferred);
+  Status flushed = store->FlushJournal();
+  REQUIRE_FALSE(flushed.ok());
+  CHECK_THAT(flushed.error().message(),
+             Catch::Contains("an earlier step result could not be journaled") &&
+                 Catch::Contains("no step 424242"));
+  Result<int64_t> later =
+      store->StartStep({*run, "f0", "install", "y", "", 1}, std::nullopt, Store::Sync::kCrashSafe);
+  REQUIRE_FALSE(later.ok());
+  CHECK_THAT(later.error().message(), Catch::Contains("no step 424242"));
+  CHECK(store->StepsOfNode("f0")->empty());
+}
+
 TEST_CASE("two processes writing the same store both get every write in", "[state]") {
   TempDir dir;
   std::string path = dir.Join("state.db");

@@ -412,11 +412,13 @@ Status SqliteStore::RecordComponents(const std::vector<ComponentRecord>& records
   return tx.Commit();
 }
 
-Status SqliteStore::UpsertComponent(const ComponentRecord& r, int64_t now) {
+Status SqliteStore::UpsertComponent(const ComponentRecord& r, int64_t now, bool check_node) {
   if (r.component.empty()) {
     return InvalidInput(fmt::format("a component of node '{}' has no name", r.node));
   }
-  if (Status s = RequireNode(r.node); !s.ok()) return s;
+  if (check_node) {
+    if (Status s = RequireNode(r.node); !s.ok()) return s;
+  }
   Result<Statement*> st = db_.Cached(
       "INSERT INTO components (node, component, version, content_hash, applied_at, run_id) "
       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node, component) DO UPDATE SET "

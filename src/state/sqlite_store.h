@@ -92,7 +92,9 @@ class SqliteStore final : public Store {
   Result<int64_t> InsertStepLocked(const StepIntent& intent, std::string_view status);
   Result<std::pair<std::string, int64_t>> UpdateStepResultLocked(int64_t step_id,
                                                                   const StepResult& result);
-  Status UpsertComponent(const ComponentRecord& record, int64_t now);
+  // check_node: look the node up first for a clear error (the foreign key refuses an
+  // unknown one either way, less clearly).
+  Status UpsertComponent(const ComponentRecord& record, int64_t now, bool check_node = true);
   Result<std::vector<StepRecord>> QuerySteps(std::string_view sql, int64_t id_arg,
                                              std::string_view text_arg);
   Status ReleaseLockLocked();

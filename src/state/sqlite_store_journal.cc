@@ -50,6 +50,17 @@ Status CheckFinished(int64_t step_id, const StepResult& result) {
                                   step_id, StepStatusName(result.status)));
 }
 
+Status CheckIntent(const StepIntent& intent) {
+  if (intent.kind.empty()) {
+    return InvalidInput(fmt::format("a step for node '{}' has no kind", intent.node));
+  }
+  if (!IsJson(intent.intent_json)) {
+    return InvalidInput(fmt::format("the intent of step {} on node '{}' is not valid JSON",
+                                    intent.kind, intent.node));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 // ---- Runs ----------------------------------------------------------------------------------
@@ -117,19 +128,11 @@ Result<std::vector<RunRecord>> SqliteStore::ListRuns(int limit) {
 // ---- The journal ---------------------------------------------------------------------------
 
 Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::string_view status) {
-  if (intent.kind.empty()) {
-    return InvalidInput(fmt::format("a step for node '{}' has no kind", intent.node));
-  }
-  if (!IsJson(intent.intent_json)) {
-    return InvalidInput(fmt::format("the intent of step {} on node '{}' is not valid JSON",
-                                    intent.kind, intent.node));
-  }
-  if (Status s = RequireNode(intent.node); !s.ok()) return s.error();
-  // The executor's hot path (two journal writes per step): statements are prepared once
-  // per connection (Database::Cached) and reset after reading.
-  Result<bool> run = db_.HasRow("SELECT 1 FROM runs WHERE id = ?", intent.run_id);
-  if (!run.ok()) return run.error();
-  if (!*run) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
+  // The executor's hot path (two journal writes per step, inside the group commit, which
+  // every other journal write waits for): statements are prepared once per connection
+  // (Database::Cached), the intent is checked by the caller before it queues, and the node
+  // and run are checked by the foreign keys; only a failed insert looks them up, to say
+  // which one is missing.
   Result<Statement*> st = db_.Cached(
       "INSERT INTO steps (run_id, node, kind, component, intent, status, attempt, started_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -139,11 +142,17 @@ Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::str
   insert.Bind(4, intent.component);
   insert.Bind(5, intent.intent_json.empty() ? std::string_view("{}") : intent.intent_json);
   insert.Bind(6, status).Bind(7, int64_t{intent.attempt}).Bind(8, Now());
-  if (Status s = insert.Run(); !s.ok()) return s.error();
+  if (Status s = insert.Run(); !s.ok()) {
+    if (Status node = RequireNode(intent.node); !node.ok()) return node.error();
+    Result<bool> run = db_.HasRow("SELECT 1 FROM runs WHERE id = ?", intent.run_id);
+    if (run.ok() && !*run) return NotFound(fmt::format("{}: no run {}", path(), intent.run_id));
+    return s.error();
+  }
   return db_.LastInsertRowId();
 }
 
 Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
+  if (Status s = CheckIntent(intent); !s.ok()) return s.error();
   std::lock_guard<std::mutex> lock(Settled());
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s.error();
@@ -169,28 +178,29 @@ Status SqliteStore::MarkRunning(int64_t step_id) {
 Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
     int64_t step_id, const StepResult& result) {
   if (Status s = CheckFinished(step_id, result); !s.ok()) return s.error();
-  Result<Statement*> get = db_.Cached("SELECT node, run_id FROM steps WHERE id = ?");
-  if (!get.ok()) return get.error();
-  (*get)->Bind(1, step_id);
-  Result<bool> row = (*get)->Step();
-  std::string node = row.ok() && *row ? (*get)->Text(0) : "";
-  int64_t run_id = row.ok() && *row ? (*get)->Int(1) : 0;
-  (*get)->Reset();
-  if (!row.ok()) return row.error();
-  if (!*row) return NotFound(fmt::format("{}: no step {}", path(), step_id));
-  int64_t now = Now();
+  // One statement: the update says which node and run the step is of (RETURNING); the
+  // SQLite statement runs to completion at its first step, so resetting after reading
+  // that row is safe.
   Result<Statement*> st = db_.Cached(
-      "UPDATE steps SET status = ?, finished_at = ?, error = ?, output_tail = ? WHERE id = ?");
+      "UPDATE steps SET status = ?, finished_at = ?, error = ?, output_tail = ? WHERE id = ? "
+      "RETURNING node, run_id");
   if (!st.ok()) return st.error();
   Statement& update = **st;
+  const int64_t now = Now();
   update.Bind(1, StepStatusName(result.status)).Bind(2, now).Bind(3, result.error);
   update.Bind(4, Tail(result.output_tail)).Bind(5, step_id);
-  if (Status s = update.Run(); !s.ok()) return s.error();
+  Result<bool> row = update.Step();
+  std::string node = row.ok() && *row ? update.Text(0) : "";
+  int64_t run_id = row.ok() && *row ? update.Int(1) : 0;
+  update.Reset();
+  if (!row.ok()) return row.error();
+  if (!*row) return NotFound(fmt::format("{}: no step {}", path(), step_id));
   if (result.component && result.status == StepStatus::kSucceeded) {
     ComponentRecord c = *result.component;
     c.node = node;
     c.run_id = run_id;
-    if (Status s = UpsertComponent(c, now); !s.ok()) return s.error();
+    // The node is the step's (a foreign key): no need to look it up again.
+    if (Status s = UpsertComponent(c, now, /*check_node=*/false); !s.ok()) return s.error();
   }
   return std::pair{node, run_id};
 }
@@ -449,6 +459,7 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
   if (sync == Sync::kDeferred) {
     return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
   }
+  if (Status s = CheckIntent(intent); !s.ok()) return s.error();
   if (Status s = InGroupCommit(op, sync); !s.ok()) return s.error();
   return id;
 }

@@ -231,19 +231,23 @@ class HttpEngine::Impl {
     t->done = std::move(done);
     t->host_key = HostKey(t->req.url);
     bool stopping = false;
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping = stop_;
       if (!stopping) {
         ++stats_.requests;
         incoming_.push_back(std::move(t));
+        // A loop that is not waiting takes it at its next turn: no system call to wake it.
+        wake = loop_waiting_;
+        loop_waiting_ = false;
       }
     }
     if (stopping) {
       Fail(std::move(t), ErrorCode::kUnreachable, "cancelled, the HTTP engine is stopping");
       return;
     }
-    Wake();
+    if (wake) Wake();
   }
 
   EngineStats Stats() const {
@@ -270,7 +274,17 @@ class HttpEngine::Impl {
       DrainDone();
       StartReady();
       epoll_event events[64];
-      int n = epoll_wait(epoll_fd_, events, 64, PollTimeoutMs());
+      int timeout_ms = PollTimeoutMs();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!incoming_.empty() || stop_) timeout_ms = 0;  // queued since the top: no sleep
+        loop_waiting_ = timeout_ms != 0;
+      }
+      int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        loop_waiting_ = false;
+      }
       int running = 0;
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
@@ -314,8 +328,11 @@ class HttpEngine::Impl {
     (void)r;
   }
 
-  // libcurl's socket callback: watch `fd` for what it asks (or stop watching it).
-  static int OnSocket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+  // libcurl's socket callback: watch `fd` for what it asks (or stop watching it). Whether
+  // the fd is in the epoll set already is kept with libcurl's own record of the socket
+  // (curl_multi_assign; libcurl forgets it on REMOVE), so each change is one epoll_ctl:
+  // guessing MOD and falling back to ADD cost a failed system call per request.
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* self, void* socketp) {
     auto* impl = static_cast<Impl*>(self);
     if (what == CURL_POLL_REMOVE) {
       epoll_ctl(impl->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
@@ -325,8 +342,15 @@ class HttpEngine::Impl {
     ev.data.fd = fd;
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) ev.events |= EPOLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT) ev.events |= EPOLLOUT;
-    if (epoll_ctl(impl->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-      epoll_ctl(impl->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+    if (socketp != nullptr) {
+      if (epoll_ctl(impl->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0 || errno != ENOENT) return 0;
+    }
+    // New to the set (or, defensively, a MOD of an fd the set lost: a closed and reused one).
+    if (epoll_ctl(impl->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      if (errno != EEXIST) return 0;
+      epoll_ctl(impl->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    }
+    curl_multi_assign(impl->multi_, fd, impl);  // any non-null pointer: "registered"
     return 0;
   }
 
@@ -610,6 +634,9 @@ class HttpEngine::Impl {
   mutable std::mutex mu_;
   bool stop_ = false;                               // guarded by mu_
   std::deque<std::unique_ptr<Transfer>> incoming_;  // guarded by mu_
+  // Guarded by mu_: the loop is in (or about to enter) epoll_wait with nothing queued, so
+  // Submit must wake it through wake_fd_; otherwise it takes new transfers on its own.
+  bool loop_waiting_ = false;
   EngineStats stats_;                               // guarded by mu_
   // Loop-thread only:
   std::list<std::unique_ptr<Transfer>> waiting_;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <system_error>
 
 #include "state/sqlite_store.h"
 #include "state/store_internal.h"
@@ -248,7 +249,7 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
     auto deferred = std::make_unique<PendingOp>();
     deferred->op = std::move(op);
     deferred->sync = sync;
-    std::lock_guard<std::mutex> lock(group_mu_);
+    std::unique_lock<std::mutex> lock(group_mu_);
     if (!deferred_error_.ok()) return deferred_error_;
     group_queue_.push_back(deferred.release());
     if (group_leader_) return Status::Ok();  // the thread committing now takes it next
@@ -256,12 +257,21 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
     // caller does not wait for it either.
     group_leader_ = true;
     committer_wanted_ = true;
-    if (!committer_.joinable()) {
-      committer_ = std::thread([this] { CommitterLoop(); });
-    } else {
+    if (committer_.joinable()) {
       committer_cv_.notify_one();
+      return Status::Ok();
     }
-    return Status::Ok();
+    try {
+      committer_ = std::thread([this] { CommitterLoop(); });
+      return Status::Ok();
+    } catch (const std::system_error&) {
+      committer_wanted_ = false;  // no thread to be had: this caller commits it, waiting
+    }
+  }
+  if (sync == Sync::kDeferred) {
+    LeadBatches(nullptr);
+    std::lock_guard<std::mutex> lock(group_mu_);
+    return deferred_error_;
   }
   PendingOp mine;
   mine.op = std::move(op);

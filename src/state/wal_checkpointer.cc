@@ -1,5 +1,6 @@
 #include "state/wal_checkpointer.h"
 
+#include <system_error>
 #include <utility>
 
 namespace racksmith::state {
@@ -34,10 +35,16 @@ void WalCheckpointer::Request() {
   std::lock_guard<std::mutex> lock(mu_);
   if (stop_) return;
   requested_ = true;
-  if (!thread_.joinable()) {
-    thread_ = std::thread([this] { Loop(); });
-  } else {
+  if (thread_.joinable()) {
     cv_.notify_one();
+    return;
+  }
+  // Called from inside SQLite (the WAL hook): nothing may be thrown through it. Without a
+  // thread the writer checkpoints inline at kInlinePages.
+  try {
+    thread_ = std::thread([this] { Loop(); });
+  } catch (const std::system_error&) {
+    stop_ = true;
   }
 }
 

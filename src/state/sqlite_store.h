@@ -108,8 +108,9 @@ class SqliteStore final : public Store {
   // only after SyncWal. Each op is in its own savepoint: a failing op is rolled back alone
   // and gets its error; a failing commit fails them all.
   // A kDeferred op is queued and not waited for: the thread committing now takes it in its
-  // next batch, or, if none is, the store's committer thread. After a deferred op failed, every op fails with
-  // its error at once, except a `barrier` (Settled's empty op), which still waits.
+  // next batch, or, if none is, the store's committer thread. After a deferred op failed,
+  // every op fails with its error at once, except a `barrier` (Settled's empty op), which
+  // still waits.
   Status InGroupCommit(std::function<Status()> op, Sync sync, bool barrier = false);
   struct PendingOp;
   // The leader's part: commits batches until a waiting thread can take over or nothing

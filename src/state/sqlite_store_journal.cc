@@ -267,10 +267,9 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
     } catch (const std::system_error&) {
       committer_wanted_ = false;  // no thread to be had: this caller commits it, waiting
     }
-  }
-  if (sync == Sync::kDeferred) {
+    lock.unlock();
     LeadBatches(nullptr);
-    std::lock_guard<std::mutex> lock(group_mu_);
+    lock.lock();
     return deferred_error_;
   }
   PendingOp mine;
@@ -455,6 +454,10 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
 
 Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
                                        const std::optional<NodeStateChange>& change, Sync sync) {
+  if (sync == Sync::kDeferred) {
+    return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
+  }
+  if (Status s = CheckIntent(intent); !s.ok()) return s.error();
   int64_t id = 0;
   std::function<Status()> op = [&]() -> Status {
     Result<int64_t> inserted = InsertStepLocked(intent, "running");
@@ -466,10 +469,6 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
     }
     return Status::Ok();
   };
-  if (sync == Sync::kDeferred) {
-    return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
-  }
-  if (Status s = CheckIntent(intent); !s.ok()) return s.error();
   if (Status s = InGroupCommit(op, sync); !s.ok()) return s.error();
   return id;
 }
@@ -479,9 +478,12 @@ Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,
                                bool forget_components, Sync sync) {
   // A deferred op's errors come later; this one is the caller's and is reported now.
   if (Status s = CheckFinished(step_id, result); !s.ok()) return s;
-  // By value: a deferred op runs after this call has returned.
-  std::function<Status()> op = [this, step_id, result, change, forget_components]() -> Status {
-    Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
+  // By value: a deferred op runs after this call has returned. Only the part of the output
+  // the journal keeps is copied: a queued result holds at most kMaxOutputTail of it.
+  StepResult kept{result.status, result.error, Tail(result.output_tail), result.component};
+  std::function<Status()> op = [this, step_id, kept = std::move(kept), change,
+                                forget_components]() -> Status {
+    Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, kept);
     if (!r.ok()) return r.error();
     const auto& [node, run_id] = *r;
     if (forget_components) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,46 @@ bool JournalSteps(Store& store, int64_t run, const std::string& node, int count)
     if (!store.RecordResult(*step, {}).ok()) return false;
   }
   return true;
+}
+
+// `steps` steps on each of `threads` threads at once, each thread on a new node of its own
+// ("<prefix><t>") in one run: `step(t, i, run, node)` returns an error, which stops that
+// thread. CHECKs that no thread reported one; returns the nodes and the run.
+struct ThreadedRun {
+  std::vector<std::string> nodes;
+  int64_t run = 0;
+};
+ThreadedRun StepsFromThreads(
+    Store& store, const std::string& prefix, int threads, int steps,
+    const std::function<std::string(int t, int i, int64_t run, const std::string& node)>& step) {
+  ThreadedRun r;
+  for (int t = 0; t < threads; ++t) r.nodes.push_back(fmt::format("{}{}", prefix, t));
+  REQUIRE(store.EnsureNodes(r.nodes, NodeState::kNew).ok());
+  Result<int64_t> run = store.BeginRun({prefix, "test", "localhost", 1});
+  REQUIRE(run.ok());
+  r.run = *run;
+  std::vector<std::string> errors(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < steps && errors[t].empty(); ++i) {
+        errors[t] = step(t, i, r.run, r.nodes[t]);
+      }
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  CHECK(errors == std::vector<std::string>(threads));
+  return r;
+}
+
+// Each node has `steps` components recorded and ended in burn-in.
+void CheckNodesFinished(Store& store, const std::vector<std::string>& nodes, int steps) {
+  for (const std::string& n : nodes) {
+    Result<std::vector<ComponentRecord>> c = store.Components(n);
+    REQUIRE(c.ok());
+    CHECK(c->size() == static_cast<size_t>(steps));
+    CHECK(store.GetNode(n)->state == NodeState::kBurnin);
+  }
 }
 
 TEST_CASE("threads sharing one store journal without losing a step", "[state]") {
@@ -58,56 +99,37 @@ TEST_CASE("steps started and finished by many threads at once each get their own
   SystemClock clock;
   auto store = MustOpen(dir.Join("state.db"), clock);
   constexpr int kThreads = 8, kSteps = 30;
-  std::vector<std::string> nodes;
-  for (int t = 0; t < kThreads; ++t) nodes.push_back(fmt::format("g{}", t));
-  REQUIRE(store->EnsureNodes(nodes, NodeState::kNew).ok());
-  Result<int64_t> run = store->BeginRun({"group", "test", "localhost", 1});
-  REQUIRE(run.ok());
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kSteps && errors[t].empty(); ++i) {
+  ThreadedRun r = StepsFromThreads(
+      *store, "g", kThreads, kSteps,
+      [&](int t, int i, int64_t run, const std::string& node) -> std::string {
         // Batches mix fsynced and crash-safe commits.
         const Store::Sync sync = (i + t) % 2 ? Store::Sync::kPowerSafe : Store::Sync::kCrashSafe;
         Result<int64_t> id = store->StartStep(
-            {*run, nodes[t], "install", fmt::format("c{}", i), "", 1},
+            {run, node, "install", fmt::format("c{}", i), "", 1},
             Store::NodeStateChange{NodeState::kProvisioning, "installing"}, sync);
-        if (!id.ok()) {
-          errors[t] = id.error().ToString();
-          break;
-        }
+        if (!id.ok()) return id.error().ToString();
         // Interleaved bad writes: an unknown node, an unknown step.
-        if (store->StartStep({*run, "no-such-node", "install", "x", "", 1}, std::nullopt, sync)
+        if (store->StartStep({run, "no-such-node", "install", "x", "", 1}, std::nullopt, sync)
                 .ok()) {
-          errors[t] = "a step for an unknown node was journaled";
+          return "a step for an unknown node was journaled";
         }
         StepResult bad;
         bad.status = StepStatus::kSucceeded;
         if (store->FinishStep(*id + 1'000'000, bad, std::nullopt, false, sync).ok()) {
-          errors[t] = "an unknown step was finished";
+          return "an unknown step was finished";
         }
         StepResult ok;
         ok.status = StepStatus::kSucceeded;
         ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", fmt::format("h{}", i)};
         Status s = store->FinishStep(
             *id, ok, Store::NodeStateChange{NodeState::kBurnin, "step done"}, false, sync);
-        if (!s.ok()) errors[t] = s.error().ToString();
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  CHECK(errors == std::vector<std::string>(kThreads));
-  Result<std::vector<StepRecord>> steps = store->StepsOfRun(*run);
+        return s.ok() ? "" : s.error().ToString();
+      });
+  Result<std::vector<StepRecord>> steps = store->StepsOfRun(r.run);
   REQUIRE(steps.ok());
   CHECK(steps->size() == static_cast<size_t>(kThreads * kSteps));
-  for (const StepRecord& r : *steps) CHECK(r.status == StepStatus::kSucceeded);
-  for (const std::string& n : nodes) {
-    Result<std::vector<ComponentRecord>> c = store->Components(n);
-    REQUIRE(c.ok());
-    CHECK(c->size() == static_cast<size_t>(kSteps));
-    CHECK(store->GetNode(n)->state == NodeState::kBurnin);
-  }
+  for (const StepRecord& rec : *steps) CHECK(rec.status == StepStatus::kSucceeded);
+  CheckNodesFinished(*store, r.nodes, kSteps);
   CHECK_FALSE(store->GetNode("no-such-node").ok());
   CHECK(store->CheckIntegrity().ok());
 }
@@ -121,49 +143,26 @@ TEST_CASE("deferred step results are in the journal before any later call of the
   SystemClock clock;
   auto store = MustOpen(dir.Join("state.db"), clock);
   constexpr int kThreads = 8, kSteps = 40;
-  std::vector<std::string> nodes;
-  for (int t = 0; t < kThreads; ++t) nodes.push_back(fmt::format("d{}", t));
-  REQUIRE(store->EnsureNodes(nodes, NodeState::kNew).ok());
-  Result<int64_t> run = store->BeginRun({"deferred", "test", "localhost", 1});
-  REQUIRE(run.ok());
-  std::vector<std::string> errors(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kSteps && errors[t].empty(); ++i) {
-        Result<int64_t> id = store->StartStep({*run, nodes[t], "install", fmt::format("c{}", i),
-                                               "", 1},
+  ThreadedRun r = StepsFromThreads(
+      *store, "d", kThreads, kSteps,
+      [&](int, int i, int64_t run, const std::string& node) -> std::string {
+        Result<int64_t> id = store->StartStep({run, node, "install", fmt::format("c{}", i), "", 1},
                                               std::nullopt, Store::Sync::kCrashSafe);
-        if (!id.ok()) {
-          errors[t] = id.error().ToString();
-          break;
-        }
+        if (!id.ok()) return id.error().ToString();
         StepResult ok;
         ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", "h"};
         Status s = store->FinishStep(*id, ok, Store::NodeStateChange{NodeState::kBurnin, "done"},
                                      false, Store::Sync::kDeferred);
-        if (!s.ok()) {
-          errors[t] = s.error().ToString();
-          break;
-        }
-        Result<std::vector<StepRecord>> steps = store->StepsOfNode(nodes[t]);
+        if (!s.ok()) return s.error().ToString();
+        Result<std::vector<StepRecord>> steps = store->StepsOfNode(node);
         if (!steps.ok() || steps->size() != static_cast<size_t>(i + 1) ||
             steps->back().status != StepStatus::kSucceeded) {
-          errors[t] = fmt::format("step {} of {}: its deferred result was not read back", i,
-                                  nodes[t]);
+          return fmt::format("step {} of {}: its deferred result was not read back", i, node);
         }
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  CHECK(errors == std::vector<std::string>(kThreads));
+        return "";
+      });
   RS_REQUIRE_OK(store->FlushJournal());
-  for (const std::string& n : nodes) {
-    Result<std::vector<ComponentRecord>> c = store->Components(n);
-    REQUIRE(c.ok());
-    CHECK(c->size() == static_cast<size_t>(kSteps));
-    CHECK(store->GetNode(n)->state == NodeState::kBurnin);
-  }
+  CheckNodesFinished(*store, r.nodes, kSteps);
 }
 
 TEST_CASE("a deferred step result that cannot be written fails every later journal write",

@@ -116,54 +116,58 @@ class CountingVfs {
   sqlite3_vfs vfs_;
 };
 
-TEST_CASE("only power-safe journal commits are fsynced", "[state]") {
-  CountingVfs vfs;
+// An on-disk store opened through the counting VFS, with node n01 and a run.
+struct SyncFixture {
+  CountingVfs vfs;  // first: registered before the store opens its files, gone after
   TempDir dir;
   SystemClock clock;
-  auto store = MustOpen(dir.Join("state.db"), clock);
-  RS_REQUIRE_OK(store->EnsureNodes({"n01"}, NodeState::kNew));
-  Result<int64_t> run = store->BeginRun({"sync", "test", "localhost", 1});
-  RS_REQUIRE_OK(run);
-  StepIntent intent{*run, "n01", "install", "nvidia_driver", "", 1};
+  std::unique_ptr<Store> store = MustOpen(dir.Join("state.db"), clock);
+  int64_t run = 0;
+
+  SyncFixture() {
+    RS_REQUIRE_OK(store->EnsureNodes({"n01"}, NodeState::kNew));
+    Result<int64_t> r = store->BeginRun({"sync", "test", "localhost", 1});
+    RS_REQUIRE_OK(r);
+    run = *r;
+  }
+};
+
+TEST_CASE("only power-safe journal commits are fsynced", "[state]") {
+  SyncFixture f;
+  StepIntent intent{f.run, "n01", "install", "nvidia_driver", "", 1};
   StepResult ok;
   ok.component = ComponentRecord{"", "nvidia_driver", "560.35.03", "h1"};
 
   SECTION("a crash-safe step start and finish write without an fsync") {
     const int before = g_syncs.load();
     Result<int64_t> id =
-        store->StartStep(intent, Store::NodeStateChange{NodeState::kProvisioning, "upgrade"},
+        f.store->StartStep(intent, Store::NodeStateChange{NodeState::kProvisioning, "upgrade"},
                          Store::Sync::kCrashSafe);
     RS_REQUIRE_OK(id);
-    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
+    RS_REQUIRE_OK(f.store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
     CHECK(g_syncs.load() == before);
     // ... and the next ordinary write (synchronous=FULL again) makes them durable.
-    RS_REQUIRE_OK(store->FinishRun(*run, RunOutcome::kSucceeded));
+    RS_REQUIRE_OK(f.store->FinishRun(f.run, RunOutcome::kSucceeded));
     CHECK(g_syncs.load() > before);
   }
   SECTION("a power-safe step start and finish are each fsynced before they return") {
     const int before = g_syncs.load();
-    Result<int64_t> id = store->StartStep(intent, std::nullopt, Store::Sync::kPowerSafe);
+    Result<int64_t> id = f.store->StartStep(intent, std::nullopt, Store::Sync::kPowerSafe);
     RS_REQUIRE_OK(id);
     const int after_start = g_syncs.load();
     CHECK(after_start > before);
-    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kPowerSafe));
+    RS_REQUIRE_OK(f.store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kPowerSafe));
     CHECK(g_syncs.load() > after_start);
   }
   // Either way the journal reads back the same.
-  Result<std::vector<StepRecord>> steps = store->StepsOfNode("n01");
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n01");
   RS_REQUIRE_OK(steps);
   REQUIRE(steps->size() == 1);
   CHECK(steps->front().status == StepStatus::kSucceeded);
 }
 
 TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread", "[state]") {
-  CountingVfs vfs;
-  TempDir dir;
-  SystemClock clock;
-  auto store = MustOpen(dir.Join("state.db"), clock);
-  RS_REQUIRE_OK(store->EnsureNodes({"n01"}, NodeState::kNew));
-  Result<int64_t> run = store->BeginRun({"checkpoint", "test", "localhost", 1});
-  RS_REQUIRE_OK(run);
+  SyncFixture f;
   {
     std::lock_guard<std::mutex> lock(g_db_sync_mu);
     g_db_sync_threads.clear();
@@ -172,12 +176,12 @@ TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread
   // checkpoints (copies the log into the database file and fsyncs it).
   const std::string output(40 * 1024, 'x');
   for (int i = 0; i < 100; ++i) {
-    StepIntent intent{*run, "n01", "install", "c" + std::to_string(i), "", 1};
-    Result<int64_t> id = store->StartStep(intent, std::nullopt, Store::Sync::kCrashSafe);
+    StepIntent intent{f.run, "n01", "install", "c" + std::to_string(i), "", 1};
+    Result<int64_t> id = f.store->StartStep(intent, std::nullopt, Store::Sync::kCrashSafe);
     RS_REQUIRE_OK(id);
     StepResult ok;
     ok.output_tail = output;
-    RS_REQUIRE_OK(store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
+    RS_REQUIRE_OK(f.store->FinishStep(*id, ok, std::nullopt, false, Store::Sync::kCrashSafe));
   }
   const std::thread::id writer = std::this_thread::get_id();
   auto synced_by = [&](bool want_writer) {
@@ -195,7 +199,7 @@ TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(synced_by(false));
-  Result<std::vector<StepRecord>> steps = store->StepsOfNode("n01");
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n01");
   RS_REQUIRE_OK(steps);
   CHECK(steps->size() == 100);
 }

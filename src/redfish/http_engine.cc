@@ -459,6 +459,7 @@ class HttpEngine::Impl {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, r.close_after ? 1L : 0L);  // handles are reused
     // No Accept-Encoding: a BMC's CPU is small and its answers are a few KiB on a LAN.
     // Offering br/gzip (libcurl's "" = all it decodes) made servers that honour it compress
     // every answer: the lab's simulated BMCs spent half their CPU in the brotli encoder.

@@ -52,6 +52,10 @@ struct HttpRequest {
   int64_t attempt_timeout_ms = 30'000;  // one attempt, connect to last byte
   int64_t deadline_ms = 120'000;        // all attempts and backoff together
   int max_attempts = 4;
+  // Close the connection once this request is done instead of keeping it for reuse: for
+  // the last request a run sends a BMC (the session's logout), so that an idle connection
+  // does not hold one of the BMC's few connection slots until it times out.
+  bool close_after = false;
 };
 
 struct HttpResponse {

@@ -515,6 +515,7 @@ Status RedfishClient::Logout() {
   req.headers.push_back("X-Auth-Token: " + token);
   req.max_attempts = 2;
   req.deadline_ms = std::min<int64_t>(options_.deadline_ms, 10'000);
+  req.close_after = true;  // the session was what this connection was for
   Result<HttpResponse> resp = engine_.Perform(std::move(req));
   if (!resp.ok()) return resp.error().WithContext("closing the Redfish session");
   if (resp->status >= 300 && resp->status != 404) return HttpError("DELETE", uri, *resp);

@@ -80,6 +80,28 @@ TEST_CASE("The per-host limit caps requests in flight against one BMC", "[redfis
   CHECK(stats.connections_opened <= 3);  // the three connections are kept alive and reused
 }
 
+TEST_CASE("A request marked close_after does not leave its connection open for reuse",
+          "[redfish]") {
+  // The logout is the last request a run sends a BMC; its connection is closed after it
+  // instead of holding one of the BMC's few connection slots until the BMC times it out.
+  auto opts = Tree("mockups/public-rackmount1");
+  opts.require_auth = false;
+  MockupServer server(opts);
+  redfish::HttpEngine engine;
+  const std::string url = server.url() + "/redfish/v1/Systems";
+  REQUIRE(engine.Perform(Get(url)).ok());
+  REQUIRE(engine.Perform(Get(url)).ok());
+  CHECK(engine.Stats().connections_opened == 1);  // kept alive and reused
+  auto last = Get(url);
+  last.close_after = true;
+  REQUIRE(engine.Perform(last).ok());
+  CHECK(engine.Stats().connections_opened == 1);  // it still used the open connection
+  REQUIRE(engine.Perform(Get(url)).ok());
+  CHECK(engine.Stats().connections_opened == 2);  // that one was closed after it
+  REQUIRE(engine.Perform(Get(url)).ok());
+  CHECK(engine.Stats().connections_opened == 2);  // the reused handle keeps its connection
+}
+
 TEST_CASE("A POST is never retried by the engine, a GET is", "[redfish]") {
   auto opts = Tree("mockups/public-rackmount1");
   opts.require_auth = false;

@@ -1,31 +1,20 @@
 // The executor: a scheduler thread that owns every decision of when, and a pool of worker
-// threads that journal a step, call the driver and journal its result. Workers report back
-// through one queue; the scheduler alone changes the run's bookkeeping and emits events, so
-// events come in order from one thread and the bookkeeping needs no finer locking.
+// threads that journal a step, call the driver and journal its result (executor_work.cc).
+// Workers report back through one queue; the scheduler alone changes the run's bookkeeping
+// and emits events, so events come in order from one thread and the bookkeeping needs no
+// finer locking. Shared types: executor_internal.h.
 #include "exec/executor.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <map>
-#include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
-#include <unordered_map>
+
+#include "exec/executor_internal.h"
 
 namespace racksmith::exec {
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-int64_t MicrosSince(SteadyClock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start)
-      .count();
-}
 
 std::string StepKey(std::string_view node, std::string_view kind, std::string_view component) {
   std::string key = fmt::format("{}/{}", node, kind);
@@ -33,149 +22,9 @@ std::string StepKey(std::string_view node, std::string_view kind, std::string_vi
   return key;
 }
 
-std::string IntentJson(const plan::Step& step, const plan::NodePlan& node) {
-  nlohmann::json j;
-  j["id"] = step.id;
-  j["reason"] = step.reason;
-  if (!step.origin.empty()) j["origin"] = step.origin;
-  if (!step.from_version.empty()) j["from"] = step.from_version;
-  if (!step.to_version.empty()) j["to"] = step.to_version;
-  if (!step.hash.empty()) j["hash"] = step.hash;
-  j["destructive"] = step.destructive;
-  j["guard"] = step.guard;
-  if (node.wave > 0) j["wave"] = node.wave;
-  // Marks a node that counts against max_unavailable: if this run stops in the middle of the
-  // node's change, the next plan still counts it out of service (plan/waves.cc).
-  if (!node.rolling_groups.empty()) j["rolling"] = true;
-  if (!step.params.empty()) j["params"] = step.params;
-  return j.dump();
-}
+}  // namespace
 
-enum class StepPhase { kWaiting, kReady, kRunning, kSucceeded, kFailed, kNotRun };
-
-struct StepRun {
-  const plan::Step* step = nullptr;
-  int node = 0;  // index into Scheduler::nodes_
-  int waiting_for = 0;
-  std::vector<int> dependents;
-  StepPhase phase = StepPhase::kWaiting;
-  int attempt = 0;              // attempts started so far
-  int64_t not_before_ms = 0;    // retry backoff: monotonic time before which it may not start
-  bool guard_first = false;     // in flight when a run was killed: check the guard first
-};
-
-struct NodeRun {
-  const plan::NodePlan* plan = nullptr;
-  const inventory::Node* node = nullptr;
-  std::vector<int> steps;
-  std::vector<std::string> groups;  // "rack:r01", "partition:gpu"
-  std::string firmware_group;
-  bool rolled = false;   // wave >= 1: starts only while its rolling groups have room
-  bool counted = false;  // counts against its rolling groups now (out of service)
-  int remaining = 0;  // steps not yet succeeded
-  int running = 0;
-  bool started = false;
-  bool failed = false;
-  bool finished = false;  // done, failed, or nothing more will run
-  std::string error;
-  std::string last_step;
-};
-
-// An event about a node, and one of its steps if given (the caller fills in the rest).
-Event NodeEvent(Event::Type type, const NodeRun& n, const plan::Step* step = nullptr) {
-  Event e;
-  e.type = type;
-  e.node = n.plan->node;
-  e.step = step;
-  return e;
-}
-
-// What a worker reports back.
-struct Completion {
-  int step = 0;
-  enum class Kind { kSucceeded, kVerified, kFailed, kRetry, kAborted } kind = Kind::kSucceeded;
-  std::string error;
-  std::string guard_message;  // non-empty when a guard was checked
-  int64_t delay_ms = 0;
-  int64_t duration_ms = 0;
-  int64_t worker_overhead_us = 0;
-  int64_t journal_us = 0;  // of worker_overhead_us: in the store's journal writes
-};
-
-struct Job {
-  int step = 0;
-  int attempt = 1;
-  bool guard_first = false;
-};
-
-class Scheduler {
- public:
-  Scheduler(state::Store& store, StepDriver& driver, const Clock& clock,
-            const ExecutorOptions& options, EventSink* sink, const Interrupt& interrupt)
-      : store_(store), driver_(driver), clock_(clock), options_(options), sink_(sink),
-        interrupt_(interrupt) {}
-
-  Result<RunSummary> Run(const plan::Plan& plan, const inventory::Inventory& inventory,
-                         const state::RunStart& run,
-                         const std::vector<state::StepRecord>& interrupted);
-
- private:
-  Status Prepare(const plan::Plan& plan, const inventory::Inventory& inventory,
-                 const std::vector<state::StepRecord>& interrupted);
-  void Emit(Event event);
-  bool CanStart(const StepRun& s, int64_t now_ms) const;
-  void Dispatch();
-  void Handle(Completion c);
-  void FailNode(int node_index, const std::string& error);
-  void CheckBudget();
-  bool AllSettled() const;
-  bool GroupsHaveRoom(const NodeRun& n) const;
-  void Count(NodeRun& n, int delta);
-  std::string NotStartedReason(const NodeRun& n) const;
-  void FinishNode(int node_index);
-  void WorkerLoop();
-  Completion Work(const Job& job);
-
-  state::Store& store_;
-  StepDriver& driver_;
-  const Clock& clock_;
-  const ExecutorOptions& options_;
-  EventSink* sink_;
-  const Interrupt& interrupt_;
-  int64_t run_id_ = 0;
-
-  std::vector<StepRun> steps_;
-  std::vector<NodeRun> nodes_;
-  std::deque<int> ready_;  // step indices, in plan order of becoming ready
-  std::deque<int> rollout_;  // first steps of rolled nodes, in (wave, plan) order
-  std::unordered_map<std::string, int> busy_groups_;      // nodes in progress per group
-  std::unordered_map<std::string, int> busy_firmware_;    // firmware steps per vendor group
-  int running_ = 0;
-  bool budget_exceeded_ = false;
-  bool rollout_halted_ = false;  // a waved node failed and no budget allows it
-  int failure_budget_ = -1;  // -1: none
-  int failed_nodes_ = 0;
-  int interrupt_seen_ = 0;
-  // The plan's rolling groups: nodes of each out of service now (rolled nodes started and
-  // not finished, returning nodes not finished, failed ones of either for good), and how
-  // many may be.
-  const std::vector<plan::RollingGroup>* rolling_groups_ = nullptr;
-  std::vector<int> unavailable_;
-  std::vector<int> budget_;
-  RunSummary summary_;
-  int64_t scheduler_us_ = 0;
-  int64_t worker_overhead_us_ = 0;
-  int64_t journal_us_ = 0;
-
-  // Worker side.
-  std::mutex mu_;
-  std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
-  std::deque<Job> jobs_;
-  std::deque<Completion> completions_;
-  bool stop_workers_ = false;
-  std::vector<std::thread> pool_;  // grows to the most steps ever running at once
-};
+namespace detail {
 
 void Scheduler::Emit(Event event) {
   if (sink_ == nullptr) return;
@@ -494,193 +343,6 @@ void Scheduler::Handle(Completion c) {
   if (n.failed && n.running == 0) FinishNode(s.node);
 }
 
-Completion Scheduler::Work(const Job& job) {
-  SteadyClock::time_point begin = SteadyClock::now();
-  int64_t driver_us = 0;
-  int64_t journal_us = 0;
-  auto journal = [&](auto&& write) {  // a store write, timed
-    SteadyClock::time_point t = SteadyClock::now();
-    auto r = write();
-    journal_us += MicrosSince(t);
-    return r;
-  };
-  const StepRun& s = steps_[job.step];
-  const NodeRun& n = nodes_[s.node];
-  const plan::Step& step = *s.step;
-  Completion c;
-  c.step = job.step;
-  StepContext ctx;
-  ctx.run_id = run_id_;
-  ctx.node_plan = n.plan;
-  ctx.node = n.node;
-  ctx.attempt = job.attempt;
-  ctx.deadline_ms = options_.step_timeout_ms > 0
-                        ? clock_.MonotonicMillis() + options_.step_timeout_ms
-                        : 0;
-  ctx.interrupt = &interrupt_;
-  ctx.store = &store_;
-
-  state::StepIntent intent;
-  intent.run_id = run_id_;
-  intent.node = step.node;
-  intent.kind = plan::StepKindName(step.kind);
-  intent.component = step.component;
-  intent.intent_json = IntentJson(step, *n.plan);
-  intent.attempt = job.attempt;
-  // Only a destructive step's intent is fsynced before it starts; every other journal
-  // write needs only survive a kill -9 (see state::Store::Sync). A result lost to a power
-  // cut leaves the step in flight, which the next apply re-checks by its guard, and a
-  // destructive step is never repeated blindly. The result of a non-destructive step is
-  // deferred: queued for the next group commit, ahead of any later journal write (the
-  // node's next step among them), while this worker goes on; Execute flushes the journal
-  // before it finishes the run.
-  const state::Store::Sync start_sync =
-      step.destructive ? state::Store::Sync::kPowerSafe : state::Store::Sync::kCrashSafe;
-  const state::Store::Sync result_sync =
-      step.destructive ? state::Store::Sync::kCrashSafe : state::Store::Sync::kDeferred;
-  auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
-    if (!step.on_success) return std::nullopt;
-    std::string reason = step.reason;
-    if (auto it = step.params.find("failed_reason"); it != step.params.end()) reason = it->second;
-    if (*step.on_success == state::NodeState::kActive) reason = "admitted";
-    return state::Store::NodeStateChange{*step.on_success, reason};
-  };
-  auto component = [&]() -> std::optional<state::ComponentRecord> {
-    if (step.hash.empty() || step.kind == plan::StepKind::kRemove) return std::nullopt;
-    state::ComponentRecord r;
-    r.component = step.component.empty() ? plan::StepKindName(step.kind) : step.component;
-    r.version = step.to_version;
-    r.content_hash = step.hash;
-    return r;
-  };
-  auto finish_ok = [&](int64_t id, std::string output) -> Status {
-    state::StepResult ok;
-    ok.status = state::StepStatus::kSucceeded;
-    ok.output_tail = std::move(output);
-    ok.component = component();
-    Status st = journal([&] {
-      return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire,
-                               result_sync);
-    });
-    if (st.ok() && step.kind == plan::StepKind::kRemove) {
-      st = journal([&] { return store_.ForgetComponent(step.node, step.component); });
-    }
-    return st;
-  };
-  auto journal_failed = [&](const Error& e) {
-    c.kind = Completion::Kind::kFailed;
-    c.error = fmt::format("{}: the journal could not be written: {}", step.id, e.ToString());
-  };
-
-  if (job.guard_first) {
-    SteadyClock::time_point d0 = SteadyClock::now();
-    GuardResult g = driver_.CheckGuard(step, ctx);
-    driver_us += MicrosSince(d0);
-    c.guard_message = fmt::format("in flight when the last run stopped; guard: {} ({})",
-                                  GuardVerdictName(g.verdict), g.evidence);
-    if (g.verdict == GuardVerdict::kDone ||
-        (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
-      Result<int64_t> id =
-          journal([&] { return store_.StartStep(intent, std::nullopt, start_sync); });
-      if (!id.ok()) {
-        journal_failed(id.error());
-      } else if (g.verdict == GuardVerdict::kDone) {
-        Status st = finish_ok(*id, "verified by its guard after an interrupted run: " + g.evidence);
-        c.kind = st.ok() ? Completion::Kind::kVerified : Completion::Kind::kFailed;
-        if (!st.ok()) journal_failed(st.error());
-      } else {
-        c.kind = Completion::Kind::kFailed;
-        c.error = fmt::format(
-            "{} was in flight when the last run stopped and its guard cannot tell whether it "
-            "finished ({}); it is destructive and is not repeated blindly: check the node, then "
-            "apply with --retry-failed",
-            step.id, g.evidence);
-        state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
-        Status st = journal([&] {
-          return store_.FinishStep(
-              *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false,
-              result_sync);
-        });
-        if (!st.ok()) journal_failed(st.error());
-      }
-      c.worker_overhead_us = MicrosSince(begin) - driver_us;
-      c.journal_us = journal_us;
-      return c;
-    }
-  }
-
-  std::optional<state::Store::NodeStateChange> start_change;
-  if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
-  Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change, start_sync); });
-  if (!id.ok()) {
-    journal_failed(id.error());
-    c.worker_overhead_us = MicrosSince(begin) - driver_us;
-    c.journal_us = journal_us;
-    return c;
-  }
-  SteadyClock::time_point d0 = SteadyClock::now();
-  StepOutcome out = driver_.Run(step, ctx);
-  driver_us += MicrosSince(d0);
-  c.duration_ms = driver_us / 1000;
-
-  if (out.kind != StepOutcome::Kind::kSucceeded && interrupt_.Abort()) {
-    // Left running in the journal on purpose: the next apply treats it as a step a killed
-    // run left in flight and checks its guard before anything else.
-    c.kind = Completion::Kind::kAborted;
-    c.error = out.error;
-  } else if (out.kind == StepOutcome::Kind::kSucceeded) {
-    Status st = finish_ok(*id, std::move(out.output));
-    c.kind = st.ok() ? Completion::Kind::kSucceeded : Completion::Kind::kFailed;
-    if (!st.ok()) journal_failed(st.error());
-  } else if (out.kind == StepOutcome::Kind::kTransient && job.attempt < options_.max_attempts) {
-    c.kind = Completion::Kind::kRetry;
-    c.delay_ms = std::min<int64_t>(options_.backoff_ms << (job.attempt - 1), 60'000);
-    c.error = out.error;
-    state::StepResult failed{state::StepStatus::kFailed,
-                             fmt::format("transient: {}; attempt {} of {}, retrying in {} ms",
-                                         out.error, job.attempt, options_.max_attempts, c.delay_ms),
-                             out.output, std::nullopt};
-    if (Status st = journal(
-            [&] { return store_.FinishStep(*id, failed, std::nullopt, false, result_sync); });
-        !st.ok()) {
-      journal_failed(st.error());
-    }
-  } else {
-    c.kind = Completion::Kind::kFailed;
-    std::string what = step.component.empty() || step.component == plan::StepKindName(step.kind)
-                           ? std::string(plan::StepKindName(step.kind))
-                           : fmt::format("{} {}", plan::StepKindName(step.kind), step.component);
-    c.error = job.attempt > 1
-                  ? fmt::format("{} failed after {} attempts: {}", what, job.attempt, out.error)
-                  : fmt::format("{} failed: {}", what, out.error);
-    state::StepResult failed{state::StepStatus::kFailed, out.error, out.output, std::nullopt};
-    Status st = journal([&] {
-      return store_.FinishStep(*id, failed,
-                               state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
-                               false, result_sync);
-    });
-    if (!st.ok()) journal_failed(st.error());
-  }
-  c.worker_overhead_us = MicrosSince(begin) - driver_us;
-  c.journal_us = journal_us;
-  return c;
-}
-
-void Scheduler::WorkerLoop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    work_cv_.wait(lock, [&] { return stop_workers_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stop_workers_
-    Job job = jobs_.front();
-    jobs_.pop_front();
-    lock.unlock();
-    Completion c = Work(job);
-    lock.lock();
-    completions_.push_back(std::move(c));
-    done_cv_.notify_one();
-  }
-}
-
 Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inventory& inventory,
                                   const state::RunStart& run,
                                   const std::vector<state::StepRecord>& interrupted) {
@@ -812,7 +474,7 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
   return summary_;
 }
 
-}  // namespace
+}  // namespace detail
 
 const char* GuardVerdictName(GuardVerdict verdict) {
   switch (verdict) {
@@ -885,7 +547,7 @@ Result<RunSummary> Executor::Execute(const plan::Plan& plan, const inventory::In
                                      const state::RunStart& run,
                                      const std::vector<state::StepRecord>& interrupted,
                                      const Interrupt& interrupt) {
-  Scheduler scheduler(store_, driver_, clock_, options_, sink_, interrupt);
+  detail::Scheduler scheduler(store_, driver_, clock_, options_, sink_, interrupt);
   return scheduler.Run(plan, inventory, run, interrupted);
 }
 

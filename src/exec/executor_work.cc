@@ -1,0 +1,222 @@
+// A worker's part of the executor: one step attempt, journaled before it runs (its intent)
+// and after (its result), with the driver called in between. The scheduler (executor.cc)
+// decides what runs; this file decides only how one step is carried out and recorded.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "exec/executor_internal.h"
+
+namespace racksmith::exec::detail {
+namespace {
+
+std::string IntentJson(const plan::Step& step, const plan::NodePlan& node) {
+  nlohmann::json j;
+  j["id"] = step.id;
+  j["reason"] = step.reason;
+  if (!step.origin.empty()) j["origin"] = step.origin;
+  if (!step.from_version.empty()) j["from"] = step.from_version;
+  if (!step.to_version.empty()) j["to"] = step.to_version;
+  if (!step.hash.empty()) j["hash"] = step.hash;
+  j["destructive"] = step.destructive;
+  j["guard"] = step.guard;
+  if (node.wave > 0) j["wave"] = node.wave;
+  // Marks a node that counts against max_unavailable: if this run stops in the middle of the
+  // node's change, the next plan still counts it out of service (plan/waves.cc).
+  if (!node.rolling_groups.empty()) j["rolling"] = true;
+  if (!step.params.empty()) j["params"] = step.params;
+  return j.dump();
+}
+
+}  // namespace
+
+Completion Scheduler::Work(const Job& job) {
+  SteadyClock::time_point begin = SteadyClock::now();
+  int64_t driver_us = 0;
+  int64_t journal_us = 0;
+  auto journal = [&](auto&& write) {  // a store write, timed
+    SteadyClock::time_point t = SteadyClock::now();
+    auto r = write();
+    journal_us += MicrosSince(t);
+    return r;
+  };
+  const StepRun& s = steps_[job.step];
+  const NodeRun& n = nodes_[s.node];
+  const plan::Step& step = *s.step;
+  Completion c;
+  c.step = job.step;
+  StepContext ctx;
+  ctx.run_id = run_id_;
+  ctx.node_plan = n.plan;
+  ctx.node = n.node;
+  ctx.attempt = job.attempt;
+  ctx.deadline_ms = options_.step_timeout_ms > 0
+                        ? clock_.MonotonicMillis() + options_.step_timeout_ms
+                        : 0;
+  ctx.interrupt = &interrupt_;
+  ctx.store = &store_;
+
+  state::StepIntent intent;
+  intent.run_id = run_id_;
+  intent.node = step.node;
+  intent.kind = plan::StepKindName(step.kind);
+  intent.component = step.component;
+  intent.intent_json = IntentJson(step, *n.plan);
+  intent.attempt = job.attempt;
+  // Only a destructive step's intent is fsynced before it starts; every other journal
+  // write needs only survive a kill -9 (see state::Store::Sync). A result lost to a power
+  // cut leaves the step in flight, which the next apply re-checks by its guard, and a
+  // destructive step is never repeated blindly. The result of a non-destructive step is
+  // deferred: queued for the next group commit, ahead of any later journal write (the
+  // node's next step among them), while this worker goes on; Execute flushes the journal
+  // before it finishes the run.
+  const state::Store::Sync start_sync =
+      step.destructive ? state::Store::Sync::kPowerSafe : state::Store::Sync::kCrashSafe;
+  const state::Store::Sync result_sync =
+      step.destructive ? state::Store::Sync::kCrashSafe : state::Store::Sync::kDeferred;
+  auto success_change = [&]() -> std::optional<state::Store::NodeStateChange> {
+    if (!step.on_success) return std::nullopt;
+    std::string reason = step.reason;
+    if (auto it = step.params.find("failed_reason"); it != step.params.end()) reason = it->second;
+    if (*step.on_success == state::NodeState::kActive) reason = "admitted";
+    return state::Store::NodeStateChange{*step.on_success, reason};
+  };
+  auto component = [&]() -> std::optional<state::ComponentRecord> {
+    if (step.hash.empty() || step.kind == plan::StepKind::kRemove) return std::nullopt;
+    state::ComponentRecord r;
+    r.component = step.component.empty() ? plan::StepKindName(step.kind) : step.component;
+    r.version = step.to_version;
+    r.content_hash = step.hash;
+    return r;
+  };
+  auto finish_ok = [&](int64_t id, std::string output) -> Status {
+    state::StepResult ok;
+    ok.status = state::StepStatus::kSucceeded;
+    ok.output_tail = std::move(output);
+    ok.component = component();
+    Status st = journal([&] {
+      return store_.FinishStep(id, ok, success_change(), step.kind == plan::StepKind::kRetire,
+                               result_sync);
+    });
+    if (st.ok() && step.kind == plan::StepKind::kRemove) {
+      st = journal([&] { return store_.ForgetComponent(step.node, step.component); });
+    }
+    return st;
+  };
+  auto journal_failed = [&](const Error& e) {
+    c.kind = Completion::Kind::kFailed;
+    c.error = fmt::format("{}: the journal could not be written: {}", step.id, e.ToString());
+  };
+
+  if (job.guard_first) {
+    SteadyClock::time_point d0 = SteadyClock::now();
+    GuardResult g = driver_.CheckGuard(step, ctx);
+    driver_us += MicrosSince(d0);
+    c.guard_message = fmt::format("in flight when the last run stopped; guard: {} ({})",
+                                  GuardVerdictName(g.verdict), g.evidence);
+    if (g.verdict == GuardVerdict::kDone ||
+        (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
+      Result<int64_t> id =
+          journal([&] { return store_.StartStep(intent, std::nullopt, start_sync); });
+      if (!id.ok()) {
+        journal_failed(id.error());
+      } else if (g.verdict == GuardVerdict::kDone) {
+        Status st = finish_ok(*id, "verified by its guard after an interrupted run: " + g.evidence);
+        c.kind = st.ok() ? Completion::Kind::kVerified : Completion::Kind::kFailed;
+        if (!st.ok()) journal_failed(st.error());
+      } else {
+        c.kind = Completion::Kind::kFailed;
+        c.error = fmt::format(
+            "{} was in flight when the last run stopped and its guard cannot tell whether it "
+            "finished ({}); it is destructive and is not repeated blindly: check the node, then "
+            "apply with --retry-failed",
+            step.id, g.evidence);
+        state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
+        Status st = journal([&] {
+          return store_.FinishStep(
+              *id, failed, state::Store::NodeStateChange{state::NodeState::kFailed, c.error}, false,
+              result_sync);
+        });
+        if (!st.ok()) journal_failed(st.error());
+      }
+      c.worker_overhead_us = MicrosSince(begin) - driver_us;
+      c.journal_us = journal_us;
+      return c;
+    }
+  }
+
+  std::optional<state::Store::NodeStateChange> start_change;
+  if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
+  Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change, start_sync); });
+  if (!id.ok()) {
+    journal_failed(id.error());
+    c.worker_overhead_us = MicrosSince(begin) - driver_us;
+    c.journal_us = journal_us;
+    return c;
+  }
+  SteadyClock::time_point d0 = SteadyClock::now();
+  StepOutcome out = driver_.Run(step, ctx);
+  driver_us += MicrosSince(d0);
+  c.duration_ms = driver_us / 1000;
+
+  if (out.kind != StepOutcome::Kind::kSucceeded && interrupt_.Abort()) {
+    // Left running in the journal on purpose: the next apply treats it as a step a killed
+    // run left in flight and checks its guard before anything else.
+    c.kind = Completion::Kind::kAborted;
+    c.error = out.error;
+  } else if (out.kind == StepOutcome::Kind::kSucceeded) {
+    Status st = finish_ok(*id, std::move(out.output));
+    c.kind = st.ok() ? Completion::Kind::kSucceeded : Completion::Kind::kFailed;
+    if (!st.ok()) journal_failed(st.error());
+  } else if (out.kind == StepOutcome::Kind::kTransient && job.attempt < options_.max_attempts) {
+    c.kind = Completion::Kind::kRetry;
+    c.delay_ms = std::min<int64_t>(options_.backoff_ms << (job.attempt - 1), 60'000);
+    c.error = out.error;
+    state::StepResult failed{state::StepStatus::kFailed,
+                             fmt::format("transient: {}; attempt {} of {}, retrying in {} ms",
+                                         out.error, job.attempt, options_.max_attempts, c.delay_ms),
+                             out.output, std::nullopt};
+    if (Status st = journal(
+            [&] { return store_.FinishStep(*id, failed, std::nullopt, false, result_sync); });
+        !st.ok()) {
+      journal_failed(st.error());
+    }
+  } else {
+    c.kind = Completion::Kind::kFailed;
+    std::string what = step.component.empty() || step.component == plan::StepKindName(step.kind)
+                           ? std::string(plan::StepKindName(step.kind))
+                           : fmt::format("{} {}", plan::StepKindName(step.kind), step.component);
+    c.error = job.attempt > 1
+                  ? fmt::format("{} failed after {} attempts: {}", what, job.attempt, out.error)
+                  : fmt::format("{} failed: {}", what, out.error);
+    state::StepResult failed{state::StepStatus::kFailed, out.error, out.output, std::nullopt};
+    Status st = journal([&] {
+      return store_.FinishStep(*id, failed,
+                               state::Store::NodeStateChange{state::NodeState::kFailed, c.error},
+                               false, result_sync);
+    });
+    if (!st.ok()) journal_failed(st.error());
+  }
+  c.worker_overhead_us = MicrosSince(begin) - driver_us;
+  c.journal_us = journal_us;
+  return c;
+}
+
+void Scheduler::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stop_workers_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stop_workers_
+    Job job = jobs_.front();
+    jobs_.pop_front();
+    lock.unlock();
+    Completion c = Work(job);
+    lock.lock();
+    completions_.push_back(std::move(c));
+    done_cv_.notify_one();
+  }
+}
+
+}  // namespace racksmith::exec::detail

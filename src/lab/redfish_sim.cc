@@ -90,12 +90,16 @@ void Advance(Bmc& b) {
       SimLog(b, "OK", t.name + " completed");
     }
   }
+  bool pending = !b.power_next.empty();
+  for (const auto& [id, t] : b.tasks) pending = pending || (!t.applied && !t.interrupted);
+  b.pending.store(pending, std::memory_order_relaxed);
 }
 
 void StartTransition(Bmc& b, const std::string& through, const std::string& to, int64_t ms) {
   b.power = through;
   b.power_next = to;
   b.power_due_ms = SimNowMs() + Scaled(b, ms);
+  b.pending.store(true, std::memory_order_relaxed);
 }
 
 void ApplyReset(Bmc& b, const std::string& type) {
@@ -139,6 +143,7 @@ std::pair<std::string, std::string> ImageVersion(const std::string& uri) {
 void StartTask(Bmc& b, Bmc::Task t, httplib::Response& res) {
   std::string id = std::to_string(b.next_task++);
   b.tasks[id] = std::move(t);
+  b.pending.store(true, std::memory_order_relaxed);
   res.set_header("Location", "/redfish/v1/TaskService/Tasks/" + id + "/Monitor");
   bool found = false;
   Reply(res, 202, SimResource(b, "TaskService/Tasks/" + id, &found));
@@ -338,6 +343,7 @@ void RedfishSim::Tick() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       for (auto& [name, b] : bmcs_) {
+        if (!b->pending.load(std::memory_order_relaxed)) continue;
         std::lock_guard<std::mutex> bl(b->mu);
         Advance(*b);
       }

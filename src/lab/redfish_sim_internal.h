@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -57,6 +58,9 @@ struct RedfishSim::Bmc {
   std::map<std::string, std::string> firmware;  // component -> version
   std::map<std::string, std::string> staged;    // component -> version at the next power loss
   int64_t down_until_ms = 0;                    // kBmcReboot: connections cut until then
+  // A power transition or a task is under way: the ticker (RedfishSim::Tick) advances only
+  // these BMCs, without taking the lock of every idle one 50 times a second.
+  std::atomic<bool> pending{false};
   struct LogEntry {
     int id = 0;
     std::string created;  // ISO 8601, UTC

@@ -109,6 +109,19 @@ TEST_CASE("Power on takes the scaled time and is written to the lab's power file
   CHECK(lab.sim.PowerState("n1") == "Off");
 }
 
+TEST_CASE("A power transition ends on time with nobody asking the BMC", "[lab]") {
+  // The lab's nodes read the power file: it must turn On when the transition is due, not
+  // when a client next looks (the ticker advances BMCs with a transition under way).
+  Lab lab;
+  std::string file = lab.dir.Join("nodes/n1/power");
+  REQUIRE(lab.sim.Reset("n1", "On").ok());
+  CHECK(lab.sim.PowerState("n1") == "PoweringOn");
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ReadFile(file) != "On" && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(ReadFile(file) == "On");
+}
+
 TEST_CASE("Boot override and virtual media change the simulated BMC", "[lab]") {
   Lab lab;
   auto bmc = lab.Connect("n3");

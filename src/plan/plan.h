@@ -217,7 +217,7 @@ struct RollingGroup {
   std::string name;         // "partition gpu", "rack r01"
   int nodes = 0;            // its inventory nodes, selected or not (retired and gone excepted)
   int max_unavailable = 0;  // the policy's limit for it, as a count (Limit::Allowed(nodes))
-  int already_out = 0;      // out of service now and not brought back by this plan
+  int already_out = 0;      // out of service now or quarantined by this plan, not brought back
   int returning = 0;        // out of service now and brought back (NodePlan::returning)
   /// max_unavailable - already_out (>= 1): how many of this plan's nodes of the group may be
   /// out of service at once, returning ones included. The executor starts a rolled node only

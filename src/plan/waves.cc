@@ -44,6 +44,7 @@ struct Groups {
   std::unordered_map<std::string, int> ids;
   std::vector<std::string> names;
   std::vector<int> total, out, back;  // back: of out, the nodes this plan brings back
+  std::vector<int> quarantined;       // of out, the nodes this plan's quarantines take out
 
   int Id(const std::string& key) {
     auto [it, added] = ids.emplace(key, static_cast<int>(names.size()));
@@ -52,6 +53,7 @@ struct Groups {
       total.push_back(0);
       out.push_back(0);
       back.push_back(0);
+      quarantined.push_back(0);
     }
     return it->second;
   }
@@ -74,6 +76,13 @@ void AssignWaves(const inventory::Inventory& inventory,
     auto it = by_name.find(np.node);
     if (Returning(np, it == by_name.end() ? nullptr : it->second)) returning.insert(np.node);
   }
+  // A quarantine is not limited (a node whose hardware is wrong leaves at once), but the node
+  // is out of service from then on: it uses up its groups' budget like a node already out,
+  // so the rollout beside it takes no more than max_unavailable out in all.
+  std::unordered_set<std::string_view> quarantined;
+  for (const NodePlan& np : plan.nodes) {
+    if (np.action == NodeAction::kQuarantine) quarantined.insert(np.node);
+  }
   Groups g;
   std::vector<int> ids;
   // Group sizes and what is already out count every node of the inventory, selected or not.
@@ -84,11 +93,13 @@ void AssignWaves(const inventory::Inventory& inventory,
                 (snap == nullptr || snap->node.state == NodeState::kRetired);
     if (gone) continue;
     g.Of(node.rack, node.slurm.partitions, ids);
-    const bool out = snap != nullptr && OutOfService(*snap);
-    const bool back = out && returning.count(node.name) > 0;
+    const bool out_now = snap != nullptr && OutOfService(*snap);
+    const bool taken_out = !out_now && quarantined.count(node.name) > 0;
+    const bool back = out_now && returning.count(node.name) > 0;
     for (int id : ids) {
       ++g.total[id];
-      if (out) ++g.out[id];
+      if (out_now || taken_out) ++g.out[id];
+      if (taken_out) ++g.quarantined[id];
       if (back) ++g.back[id];
     }
   }
@@ -139,6 +150,9 @@ void AssignWaves(const inventory::Inventory& inventory,
       if (g.back[id] > 0) {
         out += " (" + std::to_string(g.back[id]) + " come back in this plan, " +
                std::to_string(g.out[id] - g.back[id]) + " stay out)";
+      }
+      if (g.quarantined[id] > 0) {
+        out += " (" + std::to_string(g.quarantined[id]) + " quarantined by this plan)";
       }
       np.notes.push_back("waits: " + g.names[id] + " already has " + out +
                          " and max_unavailable is " + limit.ToString() + " (" +

@@ -461,6 +461,42 @@ TEST_CASE("nodes already out of service use up the budget, and a full group hold
   CHECK(Find(plan, "n02")->wave == 2);
 }
 
+TEST_CASE("a node quarantined by the plan uses up its groups' budget for the rollout beside it",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  inventory::Inventory inv = MustLoad(Site());
+  SeedConverged(*store, inv);
+  // n09's BMC reports a GPU missing: this plan takes it out at once, whatever the limits.
+  DiscoveredHardware three = testing::MatchingHardware(inv.nodes[8]);
+  three.gpu_models.pop_back();
+  PLAN_REQUIRE_OK(store->RecordBmcFacts("n09", testing::FactsJson(three)));
+  Policy policy;
+  policy.max_unavailable_per_rack = {false, 2};
+  policy.max_unavailable_per_partition = {true, 100};
+  Plan plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  CHECK(Find(plan, "n09")->action == NodeAction::kQuarantine);
+  CHECK(Find(plan, "n09")->wave == 0);
+  REQUIRE(plan.rolling_groups.size() == 3);
+  CHECK(plan.rolling_groups[2].name == "rack r02");
+  CHECK(plan.rolling_groups[2].already_out == 1);
+  CHECK(plan.rolling_groups[2].budget == 1);  // 2 allowed, n09 leaves: one more at a time
+  CHECK(Find(plan, "n10")->wave == 1);
+  CHECK(Find(plan, "n11")->wave == 2);
+  CHECK(Find(plan, "n12")->wave == 3);
+  CHECK(plan.rolling_groups[1].budget == 2);  // rack r01 is not touched by it
+
+  // With one allowed, the quarantine fills rack r02 and its other nodes wait.
+  policy.max_unavailable_per_rack = {false, 1};
+  plan = BuildPlan(MustLoad(Site("560.35.03")), MustObserve(*store), policy);
+  CHECK(Find(plan, "n09")->action == NodeAction::kQuarantine);
+  const NodePlan* n10 = Find(plan, "n10");
+  CHECK(n10->action == NodeAction::kHeld);
+  CHECK(n10->notes.front() ==
+        "waits: rack r02 already has 1 of 4 nodes out of service (1 quarantined by this plan) "
+        "and max_unavailable is 1 (1)");
+}
+
 TEST_CASE("nodes in the store that the inventory does not name are listed and left alone",
           "[plan]") {
   FakeClock clock;

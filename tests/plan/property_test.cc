@@ -207,6 +207,12 @@ void CheckPlan(const inventory::Inventory& inv, const Observed& observed, const 
     g.push_back("rack " + n.rack);
     return g;
   };
+  // A node the plan quarantines is out of service from the start of the run (it is not
+  // limited, so it may leave first).
+  std::set<std::string> quarantined;
+  for (const NodePlan& np : plan.nodes) {
+    if (np.action == NodeAction::kQuarantine) quarantined.insert(np.node);
+  }
   for (const inventory::Node& n : inv.nodes) {
     auto it = current.find(n.name);
     if (n.state == inventory::NodeState::kRetired &&
@@ -217,6 +223,7 @@ void CheckPlan(const inventory::Inventory& inv, const Observed& observed, const 
                                           it->second == state::NodeState::kMaintenance ||
                                           it->second == state::NodeState::kRetiring ||
                                           it->second == state::NodeState::kFailed);
+    is_out = is_out || quarantined.count(n.name) > 0;
     for (const std::string& g : groups(n)) {
       ++total[g];
       if (is_out) ++out[g];

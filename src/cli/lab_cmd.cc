@@ -227,7 +227,7 @@ void AddLabCommand(CLI::App& app, CliContext& ctx) {
   CLI::App* fault = lab->add_subcommand(
       "fault",
       "Inject a fault: gpu-missing[=GPU] ecc[=GPU] xid=CODE[@GPU] thermal[=GPU] "
-      "pcie-width=N[@GPU] hang bmc-500 bmc-503 bmc-hang bmc-drop bmc-slow bmc-html "
+      "pcie-width=N[@GPU] hang pxe-fails bmc-500 bmc-503 bmc-hang bmc-drop bmc-slow bmc-html "
       "bmc-gpu-missing bmc-expire-sessions bmc-reboot clear");
   fault->add_option("node", o->node)->required();
   fault->add_option("fault", o->arg)->required();

@@ -164,6 +164,8 @@ Result<std::string> ApplyFault(json& facts, const std::string& spec) {
     }
   } else if (name == "hang") {
     f["hang"] = true;
+  } else if (name == "pxe-fails") {
+    f["pxe_fails"] = true;
   } else if (name == "bmc-expire-sessions" || name == "bmc-reboot") {
     return name.substr(4);  // events, not standing faults: nothing to remember
   } else if (name.rfind("bmc-", 0) == 0 &&
@@ -174,9 +176,9 @@ Result<std::string> ApplyFault(json& facts, const std::string& spec) {
   } else {
     return InvalidInput("unknown fault '" + spec +
                         "': expected gpu-missing[=GPU], ecc[=GPU], xid=CODE[@GPU], "
-                        "thermal[=GPU], pcie-width=N[@GPU], hang, bmc-500, bmc-503, bmc-hang, "
-                        "bmc-drop, bmc-slow, bmc-html, bmc-gpu-missing, bmc-expire-sessions, "
-                        "bmc-reboot or clear");
+                        "thermal[=GPU], pcie-width=N[@GPU], hang, pxe-fails, bmc-500, bmc-503, "
+                        "bmc-hang, bmc-drop, bmc-slow, bmc-html, bmc-gpu-missing, "
+                        "bmc-expire-sessions, bmc-reboot or clear");
   }
   facts["fault_specs"].push_back(spec);
   return bmc;

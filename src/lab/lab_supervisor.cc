@@ -67,6 +67,7 @@ struct NodeRun {
   pid_t pid = -1;
   uint64_t epoch = 0;
   bool reimage = false;
+  bool pxe_fails = false;  // fault pxe-fails: a network boot falls back to the old root
   bool hang = false;
   int64_t restart_ms = 0;  // an sshd that exited is started again from then on
 };
@@ -177,6 +178,7 @@ class Supervisor {
       r.epoch = r.sim->PowerEpoch(spec.name);
       json facts = json::parse(ReadTrimmed(FactsPath(dir_, spec.name)), nullptr, false);
       r.hang = facts.is_object() && facts["faults"].value("hang", false);
+      r.pxe_fails = facts.is_object() && facts["faults"].value("pxe_fails", false);
       if (facts.is_object() && facts["faults"].contains("bmc"))
         InjectBmcFault(r, facts["faults"]["bmc"].get<std::string>());
       nodes_.emplace(spec.name, std::move(r));
@@ -379,7 +381,11 @@ class Supervisor {
     }
     if (r.state == NodeState::kOff) {
       std::string target = r.sim->TakeBootOverride(name);
-      if (target == "Pxe" || r.reimage) Reimage(r);
+      if ((target == "Pxe" || r.reimage) && r.pxe_fails) {
+        Log(r.spec.name + ": the network boot failed (fault pxe-fails); it boots its old root");
+      } else if (target == "Pxe" || r.reimage) {
+        Reimage(r);
+      }
       r.reimage = false;
       r.due_ms = NowMs() + static_cast<int64_t>(static_cast<double>(settings_.boot_ms) /
                                                 std::max(settings_.speed, 0.001));
@@ -440,6 +446,8 @@ class Supervisor {
       Status s = WriteAtomic(path, facts.dump(1));
       if (!s.ok()) return "error " + s.error().message();
       if (!bmc->empty()) InjectBmcFault(r, *bmc);
+      if (arg == "pxe-fails") r.pxe_fails = true;
+      if (arg == "clear") r.pxe_fails = false;
       if (arg == "hang" && !r.hang) {
         r.hang = true;
         if (r.state == NodeState::kUp) Freeze(r);

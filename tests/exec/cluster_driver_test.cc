@@ -477,6 +477,31 @@ TEST_CASE("image boots the node from the network through its BMC and writes the 
   CHECK_THAT(out.output, Catch::Contains("boot override: Pxe, once"));
 }
 
+TEST_CASE("an image whose network boot falls back to the old root fails instead of succeeding",
+          "[exec][lab]") {
+  DriverLab lab(2);
+  lab.Up();
+  const plan::Step& image = lab.PlanStep("image");
+  REQUIRE_SUCCEEDED(lab.Run(image));
+  std::string first = lab.NodeFile("root/etc/racksmith/image");
+  std::ofstream(lab.Path("lab/nodes/" + lab.name() + "/root/etc/canary")) << "old root\n";
+
+  lab.Fault("pxe-fails");  // the node reboots, but from its disk
+  std::string boot_before = lab.NodeFile("boot_id");
+  StepOutcome out = lab.Run(image);
+  INFO(out.output);
+  CHECK(out.kind == StepOutcome::Kind::kFailed);
+  CHECK_THAT(out.error, Catch::Contains("came back with its old root"));
+  CHECK_THAT(out.error, Catch::Contains("image=ubuntu-22.04-gpu"));
+  CHECK(lab.NodeFile("boot_id") != boot_before);              // it did reboot
+  CHECK(lab.NodeFile("root/etc/canary") == "old root\n");     // into the old root
+  CHECK(lab.NodeFile("root/etc/racksmith/image") == first);  // its marker left as it was
+
+  lab.Fault("clear");
+  REQUIRE_SUCCEEDED(lab.Run(image));
+  CHECK(lab.NodeFile("root/etc/canary").empty());
+}
+
 TEST_CASE("install runs the component's playbook with its version and proves it with a marker",
           "[exec][lab]") {
   DriverLab lab(3);

@@ -19,18 +19,10 @@ std::string FirstMember(ResourceReader& reader, const std::string& collection) {
   return ids.empty() ? std::string() : ids.front();
 }
 
-}  // namespace
-
-Result<ServiceMap> Discover(ResourceReader& reader, const std::string& system_id,
-                            const std::string& describe) {
-  ServiceMap map;
-  Result<Json> root = reader.Get("/redfish/v1/");
-  if (!root.ok()) return root.error();
-  map.root = std::move(root.value());
-  std::string systems = Link(map.root, "Systems");
-  if (systems.empty())
-    return Error(ErrorCode::kUnsupported,
-                 describe + ": the service root has no Systems link; is this a Redfish BMC?");
+// The host system among the members of the Systems collection: the one named `system_id`
+// (its last path segment, case-insensitively), else the first that is not a DPU.
+Status FindSystem(ResourceReader& reader, const std::string& systems, const std::string& system_id,
+                  const std::string& describe, ServiceMap& map) {
   Result<Json> coll = reader.Get(systems);
   if (!coll.ok()) return coll.error();
   std::vector<std::string> ids = Links(*coll, "Members");
@@ -63,6 +55,42 @@ Result<ServiceMap> Discover(ResourceReader& reader, const std::string& system_id
                       " (found: " + list + ")");
     }
     return NotFound(describe + ": no readable host system under " + systems);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ServiceMap> Discover(ResourceReader& reader, const std::string& system_id,
+                            const std::string& describe) {
+  ServiceMap map;
+  Result<Json> root = reader.Get("/redfish/v1/");
+  if (!root.ok()) return root.error();
+  map.root = std::move(root.value());
+  std::string systems = Link(map.root, "Systems");
+  if (systems.empty())
+    return Error(ErrorCode::kUnsupported,
+                 describe + ": the service root has no Systems link; is this a Redfish BMC?");
+  const bool plain_id =
+      !system_id.empty() && system_id != "." && system_id != ".." &&
+      system_id.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == std::string::npos;
+  if (plain_id) {
+    // A named system is read at the URI Redfish defines for it (Systems/{Id}; DSP0266 and
+    // the schemas' @Redfish.Uris) without listing the collection: one request less. A BMC
+    // that answers anything but that system there (another id's case, a 404) gets the walk
+    // through the collection's Members below, which matching and the errors rely on.
+    std::string base = systems;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    Result<Json> sys = reader.Get(base + "/" + system_id);
+    if (sys.ok() && Str(*sys, "Id") == system_id) {
+      std::string self = Str(*sys, "@odata.id");
+      map.system_path = self.empty() ? base + "/" + system_id : self;
+      map.system = std::move(sys.value());
+    }
+  }
+  if (map.system_path.empty()) {
+    if (Status s = FindSystem(reader, systems, system_id, describe, map); !s.ok()) return s.error();
   }
   const Json* links = Field(map.system, "Links");
   if (links) {

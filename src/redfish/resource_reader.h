@@ -38,7 +38,9 @@ struct ServiceMap {
 };
 
 /// Walks root -> Systems -> the host system (the one named `system_id`, matched against Id
-/// or the last path segment case-insensitively; else the first that is not a DPU).
+/// or the last path segment case-insensitively; else the first that is not a DPU). A named
+/// system is first read at Systems/{system_id} directly; the collection is listed only when
+/// that does not answer with a system of exactly that Id.
 Result<ServiceMap> Discover(ResourceReader& reader, const std::string& system_id,
                             const std::string& describe);
 

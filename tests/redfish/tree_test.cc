@@ -1,6 +1,7 @@
 // Discovery, power state, boot settings, firmware and hardware inventory against every
 // Redfish tree in ../shared/redfish: the six DMTF mockups and three real BMC captures.
 // Expected values were read from the JSON files themselves.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "redfish/test_util.h"
@@ -162,6 +163,45 @@ TEST_CASE("A named system is chosen among the blades behind one endpoint", "[red
   CHECK(missing.error().code() == ErrorCode::kNotFound);
   CHECK_THAT(missing.error().message(),
              Catch::Contains("no system 'nope'") && Catch::Contains("529QB9450R6, 529QB9451R6"));
+}
+
+TEST_CASE("A named system is read at Systems/{Id} without listing the collection",
+          "[redfish]") {
+  auto opts = Tree("mockups/public-rackmount1");
+  opts.require_auth = false;
+  MockupServer server(opts);
+  size_t seen = 0;
+  // Power status with a fresh fleet (one keeps its first target per BMC) and the system
+  // named `id`; returns the paths it requested.
+  auto power_with = [&](const std::string& id, bool* ok) {
+    redfish::RedfishFleet fleet(FastFleet());
+    auto target = TargetFor(server);
+    target.system_id = id;
+    *ok = fleet.Connect(target)->GetPowerState().ok();
+    std::vector<std::string> paths;
+    auto all = server.requests();
+    for (size_t i = seen; i < all.size(); ++i) paths.push_back(all[i].path);
+    seen = all.size();
+    return paths;
+  };
+  auto count = [](const std::vector<std::string>& paths, const std::string& p) {
+    return std::count(paths.begin(), paths.end(), p);
+  };
+  bool ok = false;
+  auto paths = power_with("437XR1138R2", &ok);
+  CHECK(ok);
+  CHECK(count(paths, "/redfish/v1/Systems/437XR1138R2") == 1);
+  CHECK(count(paths, "/redfish/v1/Systems") == 0);
+
+  // Not answered there (another case than the BMC's Id): the collection is walked.
+  paths = power_with("437xr1138r2", &ok);
+  CHECK(ok);
+  CHECK(count(paths, "/redfish/v1/Systems") == 1);
+
+  // An id that is not a plain path segment is never put into a URL.
+  paths = power_with("../Managers/BMC", &ok);
+  CHECK_FALSE(ok);
+  for (const std::string& p : paths) CHECK(p.find("Managers") == std::string::npos);
 }
 
 TEST_CASE("The BMC firmware version comes from the system's manager", "[redfish]") {

@@ -122,7 +122,7 @@ Result<redfish::Target> BmcTargetOf(const inventory::Node& node, const std::stri
   t.tls.insecure = b.tls.insecure();
   t.tls.ca_file = b.tls.ca_file;
   t.tls.cert_fingerprint = b.tls.fingerprint;
-  t.system_id = system_id;
+  t.system_id = system_id.empty() ? b.system : system_id;  // --system wins over the inventory
   if (b.driver != inventory::BmcDriver::kRedfish) {
     return InvalidInput(std::string("BMC driver '") + inventory::BmcDriverName(b.driver) +
                         "' is not handled by the Redfish driver");

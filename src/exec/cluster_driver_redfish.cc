@@ -19,6 +19,7 @@ BmcFactory RedfishBmcFactory(redfish::RedfishFleet& fleet) {
     t.tls.insecure = b.tls.insecure();
     t.tls.ca_file = b.tls.ca_file;
     t.tls.cert_fingerprint = b.tls.fingerprint;
+    t.system_id = b.system;
     if (!b.password.empty()) {
       // Resolved now and handed to the fleet's client; never kept here.
       Result<std::string> pw = inventory::ResolveSecret(b.password);

@@ -99,6 +99,11 @@ struct BmcConfig {
   SecretRef password;    // never a literal: {env: NAME} or {file: PATH}
   BmcAuth auth = BmcAuth::kSession;
   TlsConfig tls;
+  /// The host's ComputerSystem Id on the BMC (a Redfish resource Id: letters, digits, '.',
+  /// '_', '-'), for endpoints that manage several systems (blade chassis) or to read the
+  /// system without listing the collection (Dell "System.Embedded.1"). Default: "" = the
+  /// first system that is not a DPU.
+  std::string system;
   /// The base URL to talk to for redfish: address if it has a scheme, else
   /// "https://address" (with ":port" when port is set and address has none).
   std::string BaseUrl() const;

@@ -188,7 +188,8 @@ nlohmann::json NodeContext(const Inventory& inventory, const Node& node) {
               {"username", b.username},
               {"password", b.password.ToString()},
               {"auth", BmcAuthName(b.auth)},
-              {"tls", tls}};
+              {"tls", tls},
+              {"system", b.system}};
   json ssh = {{"user", node.ssh.user},
               {"port", node.ssh.port},
               {"key", node.ssh.key.empty() ? node.ssh.key_path : node.ssh.key.ToString()},

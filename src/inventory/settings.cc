@@ -141,8 +141,8 @@ class Applier {
                            Describe(v));
       return;
     }
-    CheckKeys(v, {"driver", "address", "port", "username", "password", "auth", "tls"}, "bmc",
-              diag_);
+    CheckKeys(v, {"driver", "address", "port", "username", "password", "auth", "tls", "system"},
+              "bmc", diag_);
     for (const TreeEntry& e : v.entries) {
       const Tree& x = e.value;
       if (e.key == "driver") {
@@ -168,6 +168,24 @@ class Applier {
         Int(x, "bmc.port", 1, 65535, &b.port, 0);
       } else if (e.key == "username") {
         Str(x, "bmc.username", &b.username);
+      } else if (e.key == "system") {
+        std::string id;
+        if (x.IsNull()) {
+          Str(x, "bmc.system", &b.system);
+        } else if (ReadString(x, "bmc.system", &id, diag_)) {
+          // It becomes a path segment (Systems/{Id}): nothing that could leave it.
+          if (id.empty() || id == "." || id == ".." ||
+              id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._-") != std::string::npos) {
+            diag_.Add(x.loc,
+                      "expected bmc.system to be a ComputerSystem Id (letters, digits, '.', "
+                      "'_', '-'), found " +
+                          Describe(x));
+          } else {
+            b.system = id;
+            Origin("bmc.system", x.loc);
+          }
+        }
       } else if (e.key == "password") {
         if (x.IsNull()) {
           b.password = SecretRef{};

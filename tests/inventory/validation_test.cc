@@ -159,6 +159,22 @@ TEST_CASE("An SSH private key written inline is an error that does not show it",
   CHECK(errors[0].find("b3BlbnNzaC1rZXktdjEAAAAA") == std::string::npos);
 }
 
+TEST_CASE("bmc.system is a ComputerSystem Id, never something that could leave its segment",
+          "[inventory]") {
+  LoadOutcome out = LoadInventoryFromStringAll(
+      "site: v\ndefaults: {bmc: {password: {env: PW}, system: System.Embedded.1}}\n"
+      "racks: [{name: r, nodes: "
+      "[{name: n1, ip: 10.0.0.1, bmc: 10.9.0.1}, "
+      "{name: n2, ip: 10.0.0.2, bmc: {address: 10.9.0.2, system: Blade_2}}]}]\n",
+      "v.yaml");
+  REQUIRE(out.ok());
+  CHECK(out.inventory.nodes[0].bmc.system == "System.Embedded.1");
+  CHECK(out.inventory.nodes[1].bmc.system == "Blade_2");
+  CHECK(OneError("site: v\ndefaults: {bmc: {system: ../Managers/1}}\n", "2:26",
+                 "expected bmc.system to be a ComputerSystem Id (letters, digits, '.', '_', "
+                 "'-'), found"));
+}
+
 TEST_CASE("Secrets are accepted only as {env: NAME} or {file: PATH}", "[inventory]") {
   std::string text =
       "site: v\ndefaults: {bmc: {password: {file: /etc/rs/pw}}, "

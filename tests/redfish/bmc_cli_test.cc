@@ -121,6 +121,35 @@ TEST_CASE("bmc inventory prints each node's hardware, and --json its documented 
   CHECK(j[0]["result"]["serial"] == "JS05NP0896");
 }
 
+TEST_CASE("The inventory's bmc.system picks the node's system, and --system overrides it",
+          "[redfish]") {
+  // Four blades behind one endpoint (the DMTF bladed mockup): without a system the first
+  // is taken, which is the wrong node for three of them.
+  auto o = Tree("mockups/public-bladed");
+  o.tls_cert = GetTestCert().cert;
+  o.tls_key = GetTestCert().key;
+  MockupServer server(o);
+  std::string hp = server.url().substr(server.url().find("://") + 3);
+  TempDir dir;
+  std::string inventory = dir.Write(
+      "site.yaml", "site: test\ndefaults:\n  bmc:\n    username: admin\n"
+                   "    password: {env: RS_TEST_BMC_PW}\n    tls: {fingerprint: \"" +
+                       GetTestCert().fingerprint +
+                       "\"}\nracks:\n  - name: r1\n    nodes:\n"
+                       "      - {name: blade3, ip: 127.0.2.1, bmc: {address: " +
+                       hp.substr(0, hp.find(':')) + ", port: " + hp.substr(hp.find(':') + 1) +
+                       ", system: 529QB9452R6}}\n");
+  auto r = RunCli({"bmc", "inventory", "blade3", "--json", "-i", inventory}, WithPassword());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)[0]["result"]["serial"] == "529QB9452R6");
+
+  r = RunCli({"bmc", "inventory", "blade3", "--json", "-i", inventory, "--system", "529QB9450R6"},
+             WithPassword());
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out)[0]["result"]["serial"] == "529QB9450R6");
+}
+
 TEST_CASE("bmc firmware list prints components and versions", "[redfish]") {
   Rack rack;
   auto r = RunCli({"bmc", "firmware", "list", "n1", "-i", rack.inventory}, WithPassword());

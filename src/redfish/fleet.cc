@@ -32,7 +32,7 @@ std::unique_ptr<bmc::Bmc> RedfishFleet::Connect(const Target& target) {
         "{}: TLS certificate verification is OFF for this BMC (insecure: true); "
         "anyone on the path can read its credentials",
         client->endpoint());
-  return std::make_unique<RedfishBmc>(client);
+  return std::make_unique<RedfishBmc>(client, target.system_id);
 }
 
 int RedfishFleet::CloseAll() {

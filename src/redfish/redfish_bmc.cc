@@ -28,7 +28,7 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
 
 Result<ServiceMap*> RedfishBmc::Map() {
   if (!map_) {
-    Result<ServiceMap> m = Discover(*client_, client_->target().system_id, client_->endpoint());
+    Result<ServiceMap> m = Discover(*client_, system_id_, client_->endpoint());
     if (!m.ok()) return m.error();
     map_ = std::move(m.value());
     map_just_read_ = true;

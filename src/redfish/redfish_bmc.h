@@ -14,7 +14,11 @@ namespace racksmith::redfish {
 
 class RedfishBmc final : public bmc::Bmc {
  public:
-  explicit RedfishBmc(std::shared_ptr<RedfishClient> client) : client_(std::move(client)) {}
+  /// `system_id`: this node's ComputerSystem Id ("" = the first host system). It is the
+  /// Bmc's own, not the client's: the client (session, connection) is shared by every Bmc
+  /// the fleet hands out for one endpoint.
+  RedfishBmc(std::shared_ptr<RedfishClient> client, std::string system_id)
+      : client_(std::move(client)), system_id_(std::move(system_id)) {}
 
   std::string Describe() const override { return client_->endpoint(); }
   Result<bmc::PowerState> GetPowerState() override;
@@ -41,6 +45,7 @@ class RedfishBmc final : public bmc::Bmc {
   Result<std::vector<Json>> MediaSlots();
 
   std::shared_ptr<RedfishClient> client_;
+  std::string system_id_;
   std::optional<ServiceMap> map_;
   bool map_just_read_ = false;  // the last Map() discovered, so map_->system is fresh
 };

@@ -171,10 +171,10 @@ TEST_CASE("A named system is read at Systems/{Id} without listing the collection
   opts.require_auth = false;
   MockupServer server(opts);
   size_t seen = 0;
-  // Power status with a fresh fleet (one keeps its first target per BMC) and the system
-  // named `id`; returns the paths it requested.
+  // One fleet, as a run has: it shares one session per BMC, and each Bmc it hands out keeps
+  // its own system. Power status of the system named `id`; returns the paths it requested.
+  redfish::RedfishFleet fleet(FastFleet());
   auto power_with = [&](const std::string& id, bool* ok) {
-    redfish::RedfishFleet fleet(FastFleet());
     auto target = TargetFor(server);
     target.system_id = id;
     *ok = fleet.Connect(target)->GetPowerState().ok();

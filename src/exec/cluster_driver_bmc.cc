@@ -291,9 +291,18 @@ StepOutcome RunImage(StepRun& run) {
   bmc::Bmc& bmc = **b;
 
   std::string before;
+  bool sentinel = false;
   if (Result<std::string> id = ReadBootId(run); id.ok()) {
     before = *id;
     run.Say("boot id before: " + before.substr(0, 8));
+    // Left in the old root: if the node comes back with it, the network boot fell back to
+    // the disk and nothing was imaged (RunImageMarker).
+    Status s = WriteMarker(run, kReimageSentinel,
+                           "# racksmith: this root is being replaced by " + run.step.id +
+                               "\nboot_id=" + before + "\n");
+    sentinel = s.ok();
+    if (!s.ok()) run.Say("could not leave " + std::string(kReimageSentinel) + " (" +
+                         s.error().message() + "): a boot of the old root will not be noticed");
   } else {
     run.Say("not answering over SSH before the reset (" + id.error().message() + ")");
   }
@@ -323,7 +332,7 @@ StepOutcome RunImage(StepRun& run) {
   }
   std::string boot_id;
   if (auto out = WaitForNewBoot(run, before, run.d.options.boot_timeout_ms, &boot_id)) return *out;
-  return RunImageMarker(run, boot_id);
+  return RunImageMarker(run, boot_id, sentinel);
 }
 
 // ---- erase, power_off ------------------------------------------------------------------------

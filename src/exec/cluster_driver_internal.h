@@ -139,6 +139,9 @@ int64_t LastStartOfStep(StepRun& run);
 
 // ---- Node steps over SSH (cluster_driver_node.cc) -----------------------------------------
 inline constexpr const char* kImageMarker = "/etc/racksmith/image";
+/// Written into the old root just before an image step resets the node; a fresh root does
+/// not have it, so finding it after the new boot means the node booted its old root.
+inline constexpr const char* kReimageSentinel = "/etc/racksmith/reimage-pending";
 inline constexpr const char* kComponentMarkerDir = "/etc/racksmith/components";
 inline constexpr const char* kBootIdPath = "/proc/sys/kernel/random/boot_id";
 
@@ -157,7 +160,9 @@ std::string MarkerHash(std::string_view marker);
 /// [A-Za-z0-9._-]+.
 Result<std::string> ComponentMarkerPath(const std::string& component);
 
-StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id);
+/// After an image step's new boot: fails if the sentinel written before the reset is still
+/// there (`sentinel`: it was written), else writes the image marker.
+StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id, bool sentinel);
 StepOutcome RunInstall(StepRun& run);
 StepOutcome RunRemove(StepRun& run);
 StepOutcome RunConfigure(StepRun& run);  // configure (slurm) and mount (mounts)

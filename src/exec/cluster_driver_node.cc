@@ -295,25 +295,28 @@ Result<std::string> ComponentMarkerPath(const std::string& component) {
 
 // ---- image (after the new boot), install, remove, configure, mount ----------------------------
 
-StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id) {
+StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id, bool sentinel) {
   std::string content =
       "# racksmith: the image this node was installed with (do not edit)\n"
       "image=" +
       run.node.image + "\nhash=" + run.step.hash + "\nboot_id=" + boot_id + "\n";
   // The node just answered; a failure now is retried here, not by imaging it again.
-  // A fresh root has no marker. One that is still there (from the boot it was imaged at,
-  // not this one) means the node booted its old root: the network boot fell back to the
-  // disk, or the image was never copied. That is a failed image, not a success to record.
   std::optional<Error> error;
-  std::optional<std::string> stale;
+  std::optional<std::string> old_root;  // the sentinel, found after the new boot
   WaitEnd end = PollUntil(run, std::min<int64_t>(run.d.options.boot_timeout_ms, 120'000), [&] {
-    Result<std::optional<std::string>> old = ReadMarker(run, kImageMarker);
-    if (old.ok() && old->has_value() &&
-        (*old)->find("\nboot_id=" + boot_id + "\n") == std::string::npos) {
-      stale = **old;
-      return true;
+    Status s = Status::Ok();
+    if (sentinel) {
+      Result<std::optional<std::string>> left = ReadMarker(run, kReimageSentinel);
+      if (left.ok() && left->has_value()) {
+        old_root = **left;
+        return true;
+      }
+      if (!left.ok()) s = left.error().WithContext("reading " + std::string(kReimageSentinel));
     }
-    Status s = old.ok() ? WriteMarker(run, kImageMarker, content) : Status(old.error());
+    if (s.ok()) {
+      s = WriteMarker(run, kImageMarker, content);
+      if (!s.ok()) s = s.error().WithContext("writing " + std::string(kImageMarker));
+    }
     if (s.ok()) {
       error.reset();
       return true;
@@ -324,21 +327,14 @@ StepOutcome RunImageMarker(StepRun& run, const std::string& boot_id) {
     return false;
   });
   if (end == WaitEnd::kStopped) return run.Fail(*run.Stopped());
-  if (stale) {
-    std::string was;
-    for (const char* key : {"image=", "boot_id="}) {
-      size_t at = stale->find(key);
-      if (at == std::string::npos) continue;
-      size_t eol = stale->find('\n', at);
-      was +=
-          (was.empty() ? "" : ", ") + stale->substr(at, eol == std::string::npos ? eol : eol - at);
-    }
+  if (old_root) {
     return run.Fail("the node came back with its old root, not a fresh image: " +
-                    std::string(kImageMarker) + " is still there (" + was +
-                    "); the network boot did not install it (check the boot server and the "
-                    "BMC's boot override, then apply again)");
+                    std::string(kReimageSentinel) +
+                    ", left there before the reset, is still there; the network boot did not "
+                    "install it (check the boot server and the BMC's boot override, then "
+                    "apply again)");
   }
-  if (error) return run.Fail("writing " + std::string(kImageMarker) + ": " + error->message());
+  if (error) return run.Fail(error->message());
   return run.Ok("image " + run.node.image + ": marker " + kImageMarker + " holds " +
                 Short(run.step.hash));
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/text.h"
 #include "exec/cluster_driver_internal.h"
 
 namespace racksmith::exec {
@@ -287,7 +288,7 @@ std::string MarkerHash(std::string_view marker) {
 }
 
 Result<std::string> ComponentMarkerPath(const std::string& component) {
-  if (!AllOf(component, "._-") || component == "." || component == "..") {
+  if (!IsPlainPathSegment(component)) {
     return InvalidInput("component '" + component + "' is not a name for a marker file");
   }
   return std::string(kComponentMarkerDir) + "/" + component;

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/text.h"
 #include "inventory/internal.h"
 
 namespace racksmith::inventory::internal {
@@ -174,9 +175,7 @@ class Applier {
           Str(x, "bmc.system", &b.system);
         } else if (ReadString(x, "bmc.system", &id, diag_)) {
           // It becomes a path segment (Systems/{Id}): nothing that could leave it.
-          if (id.empty() || id == "." || id == ".." ||
-              id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                   "0123456789._-") != std::string::npos) {
+          if (!IsPlainPathSegment(id)) {
             diag_.Add(x.loc,
                       "expected bmc.system to be a ComputerSystem Id (letters, digits, '.', "
                       "'_', '-'), found " +

@@ -1,5 +1,7 @@
 #include <strings.h>
 
+#include "base/text.h"
+
 #include "redfish/resource_reader.h"
 
 namespace racksmith::redfish {
@@ -71,11 +73,7 @@ Result<ServiceMap> Discover(ResourceReader& reader, const std::string& system_id
   if (systems.empty())
     return Error(ErrorCode::kUnsupported,
                  describe + ": the service root has no Systems link; is this a Redfish BMC?");
-  const bool plain_id =
-      !system_id.empty() && system_id != "." && system_id != ".." &&
-      system_id.find_first_not_of(
-          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == std::string::npos;
-  if (plain_id) {
+  if (IsPlainPathSegment(system_id)) {
     // A named system is read at the URI Redfish defines for it (Systems/{Id}; DSP0266 and
     // the schemas' @Redfish.Uris) without listing the collection: one request less. A BMC
     // that answers anything but that system there (another id's case, a 404) gets the walk

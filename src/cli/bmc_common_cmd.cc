@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/bmc_cmd.h"
+#include "exec/cluster_driver_redfish.h"
 #include "hostlist/hostlist.h"
 #include "inventory/inventory.h"
 
@@ -114,26 +115,8 @@ bool ResolveBmcNodes(const CliContext& ctx, const BmcFlags& f, std::vector<BmcNo
 }
 
 Result<redfish::Target> BmcTargetOf(const inventory::Node& node, const std::string& system_id) {
-  const inventory::BmcConfig& b = node.bmc;
-  redfish::Target t;
-  t.url = b.BaseUrl();
-  t.username = b.username;
-  t.auth = b.auth == inventory::BmcAuth::kBasic ? redfish::AuthMode::kBasic : redfish::AuthMode::kAuto;
-  t.tls.insecure = b.tls.insecure();
-  t.tls.ca_file = b.tls.ca_file;
-  t.tls.cert_fingerprint = b.tls.fingerprint;
-  t.system_id = system_id.empty() ? b.system : system_id;  // --system wins over the inventory
-  if (b.driver != inventory::BmcDriver::kRedfish) {
-    return InvalidInput(std::string("BMC driver '") + inventory::BmcDriverName(b.driver) +
-                        "' is not handled by the Redfish driver");
-  }
-  if (b.address.empty()) return InvalidInput("the inventory gives no bmc address");
-  if (!b.password.empty()) {
-    // Resolved at the last moment, held in memory only, never printed.
-    Result<std::string> pw = inventory::ResolveSecret(b.password);
-    if (!pw.ok()) return pw.error();
-    t.password = std::move(pw.value());
-  }
+  Result<redfish::Target> t = exec::RedfishTargetOf(node);
+  if (t.ok() && !system_id.empty()) t->system_id = system_id;  // --system wins over bmc.system
   return t;
 }
 

@@ -12,8 +12,14 @@
 
 namespace racksmith::exec {
 
-/// Fails (kUnsupported) for a node whose BMC driver is not redfish, (kInvalidInput) for one
-/// without a BMC address, and (kNotFound) when its password reference does not resolve.
+/// The Redfish target for a node's `bmc` settings (bmc.system included), its password
+/// resolved now. Fails (kUnsupported) for a node whose BMC driver is not redfish,
+/// (kInvalidInput) for one without a BMC address, and (kNotFound) when its password
+/// reference does not resolve. The one place a Target is built from the inventory: the
+/// factory below and the CLI (cli/bmc_cmd.h BmcTargetOf) both use it.
+Result<redfish::Target> RedfishTargetOf(const inventory::Node& node);
+
+/// Connect(RedfishTargetOf(node)); errors carry the node's name.
 BmcFactory RedfishBmcFactory(redfish::RedfishFleet& fleet);
 
 }  // namespace racksmith::exec

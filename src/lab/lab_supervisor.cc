@@ -20,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -131,6 +132,7 @@ class Supervisor {
         o.speed = settings_.speed;
         o.username = settings_.bmc_username;
         o.password = password;
+        o.on_power_loss = [this](const std::string& node) { CutPower(node); };
         if (scheme == "https") {
           o.tls_cert = (dir_ / "keys/bmc_cert.pem").string();
           o.tls_key = (dir_ / "keys/bmc_key.pem").string();
@@ -264,11 +266,13 @@ class Supervisor {
   }
 
   void Reap() {
+    std::lock_guard<std::mutex> lock(sshd_mu_);
     int status = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
       for (auto& [name, r] : nodes_) {
         if (r.pid == pid) {
+          sshd_pids_.erase(name);
           r.pid = -1;
           r.restart_ms = NowMs() + 1'000;
           if (r.state == NodeState::kUp)
@@ -302,6 +306,10 @@ class Supervisor {
       return;
     }
     r.pid = pid;
+    {
+      std::lock_guard<std::mutex> lock(sshd_mu_);
+      sshd_pids_[r.spec.name] = pid;
+    }
     (void)WriteAtomic(nd / "sshd.pid", std::to_string(pid));
     SetState(r, NodeState::kUp);
     if (r.hang) Freeze(r);
@@ -318,15 +326,37 @@ class Supervisor {
   }
 
   void StopNode(NodeRun& r) {
+    std::lock_guard<std::mutex> lock(sshd_mu_);
     std::vector<pid_t> procs = NodeProcesses(r.pid, NodeDir(dir_, r.spec.name).string());
     for (pid_t p : procs) ::kill(p, SIGKILL);
     if (r.pid > 0) {
       while (waitpid(r.pid, nullptr, 0) < 0 && errno == EINTR) {
       }
     }
+    sshd_pids_.erase(r.spec.name);
     r.pid = -1;
     std::error_code ec;
     fs::remove(NodeDir(dir_, r.spec.name) / "sshd.pid", ec);
+  }
+
+  // The BMC cut the node's power (RedfishSim's on_power_loss, on the thread that answers
+  // the BMC request): its processes die now, not at the supervisor's next tick, so that a
+  // client told "Off" cannot still reach the node's sshd. The tick then sees the new power
+  // epoch and reaps. Under sshd_mu_ the pid cannot be reaped (and reused) meanwhile.
+  void CutPower(const std::string& node) {
+    std::lock_guard<std::mutex> lock(sshd_mu_);
+    auto it = sshd_pids_.find(node);
+    if (it == sshd_pids_.end()) return;
+    const pid_t sshd = it->second;
+    for (pid_t p : NodeProcesses(sshd, NodeDir(dir_, node).string())) ::kill(p, SIGKILL);
+    // Dead once it is a zombie: by then the kernel has closed its listening socket.
+    const std::string stat_path = "/proc/" + std::to_string(sshd) + "/stat";
+    for (int i = 0; i < 2'000; ++i) {
+      std::string stat = ReadProcFile(stat_path);
+      size_t close = stat.rfind(')');
+      if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] == 'Z') break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   // Copies the image beside the old root, then swaps them. Deleting the old root first and
@@ -489,6 +519,10 @@ class Supervisor {
 
   fs::path dir_;
   LabSettings settings_;
+  // Each node's running sshd, for CutPower on a BMC thread; everything else is the loop's.
+  // Declared before sims_: the BMCs call CutPower until they are destroyed.
+  std::mutex sshd_mu_;
+  std::map<std::string, pid_t> sshd_pids_;
   std::map<std::string, std::unique_ptr<RedfishSim>> sims_;
   std::map<std::string, NodeRun> nodes_;
 };

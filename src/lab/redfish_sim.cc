@@ -63,6 +63,7 @@ void LosePower(Bmc& b) {
     SimLog(b, "OK", component + " firmware " + version + " is active");
   }
   b.staged.clear();
+  if (b.options->on_power_loss) b.options->on_power_loss(b.node.name);
 }
 
 // Applies transitions whose time has come. REQUIRES: b.mu held.

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -95,6 +96,11 @@ struct SimOptions {
   /// connection by waking every few milliseconds, so at a thousand BMCs a long timeout
   /// costs the simulator more CPU than the requests do (bench/redfish uses 1).
   int keep_alive_timeout_s = 5;
+  /// Called each time a node loses power (ForceOff, a graceful shutdown ending, a restart or
+  /// cycle), on the thread that cut it and before the request that did so is answered, so
+  /// that a client told "Off" finds the node already down. Runs with the BMC's lock held:
+  /// it must not call back into the RedfishSim.
+  std::function<void(const std::string& node)> on_power_loss;
 };
 
 enum class SimFault {

@@ -157,6 +157,8 @@ Status Transaction::BeginRead() {
   return s;
 }
 
+void Transaction::Abandon() { open_ = false; }
+
 Status Transaction::Commit() {
   Status s = db_.Exec("COMMIT");
   if (s.ok()) open_ = false;

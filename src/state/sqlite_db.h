@@ -120,6 +120,8 @@ class Transaction {
   /// other processes write (WAL).
   Status BeginRead();
   Status Commit();
+  /// Forgets the transaction without a ROLLBACK: SQLite already rolled it back itself.
+  void Abandon();
 
  private:
   Database& db_;

@@ -116,7 +116,9 @@ class SqliteStore final : public Store {
   // The leader's part: commits batches until a waiting thread can take over or nothing
   // is queued. `mine`: the leader's own op (nullptr for a deferred one).
   void LeadBatches(PendingOp* mine);
-  void CommitBatch(const std::vector<PendingOp*>& batch);
+  // `failed_deferred`: the first deferred write that failed before this batch (ok if none);
+  // writes after it, and after one that fails in this batch, fail without running.
+  void CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred);
   // Every call of the store except the journal's group commit locks mu_ through this:
   // first waits for deferred journal writes queued before the call (so that a call sees
   // and follows every earlier write), then returns mu_ to lock.

@@ -218,6 +218,7 @@ Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
 struct SqliteStore::PendingOp {
   std::function<Status()> op;
   Sync sync = Sync::kPowerSafe;
+  bool barrier = false;  // Settled's empty op: runs even after a deferred write failed
   Status result;
   // Set once by another thread: false when this op is done (committed or failed; `result`
   // is written before), true when this thread is to commit the next batch. Unused for a
@@ -275,6 +276,7 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
   PendingOp mine;
   mine.op = std::move(op);
   mine.sync = sync;
+  mine.barrier = barrier;
   std::future<bool> woken = mine.wake.get_future();
   std::unique_lock<std::mutex> lock(group_mu_);
   if (!deferred_error_.ok() && !barrier) return deferred_error_;
@@ -293,8 +295,11 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
     std::unique_lock<std::mutex> lock(group_mu_);
     std::vector<PendingOp*> batch;
     batch.swap(group_queue_);
+    // A deferred write that failed in an earlier batch fails what was queued behind it
+    // while that batch committed (they were queued before its failure was known).
+    Status failed_before = deferred_error_;
     lock.unlock();
-    CommitBatch(batch);
+    CommitBatch(batch, failed_before);
     // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync
     // below, which runs after the next leader has taken over: later commits do not wait.
     std::vector<std::promise<bool>> done;
@@ -410,7 +415,7 @@ Status SqliteStore::SyncWal() {
   return Status::Ok();
 }
 
-void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
+void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred) {
   std::lock_guard<std::mutex> lock(mu_);  // not Settled(): this is the queue's commit
   // Every other write of the store commits with synchronous=FULL (set on open). A journal
   // batch commits without an fsync; InGroupCommit syncs the WAL afterwards, outside mu_,
@@ -434,6 +439,12 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
     return;
   }
   for (PendingOp* p : batch) {
+    if (!failed_deferred.ok() && !p->barrier) {
+      // Queued after a deferred result that failed: it must not commit as if that result
+      // were journaled (the node's next step would start with its last one unrecorded).
+      p->result = failed_deferred;
+      continue;
+    }
     Status s = run_cached("SAVEPOINT journal_op");
     if (s.ok()) {
       s = p->op();
@@ -445,6 +456,17 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch) {
       }
     }
     p->result = s;
+    if (!s.ok() && sqlite3_get_autocommit(db_.handle())) {
+      // SQLite rolled back the whole transaction (an I/O error, a full disk): every write
+      // of the batch is gone, those before this one too. Say so to each, and run no more
+      // (outside a transaction each would commit on its own, unreported).
+      tx.Abandon();
+      for (PendingOp* q : batch) q->result = s;
+      return;
+    }
+    if (!s.ok() && p->sync == Sync::kDeferred && failed_deferred.ok()) {
+      failed_deferred = DeferredFailure(s.error());
+    }
   }
   Status committed = tx.Commit();
   if (!committed.ok()) {

@@ -1,10 +1,13 @@
 // Concurrent use: threads sharing one Store, and processes writing the same file.
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <functional>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -196,6 +199,46 @@ TEST_CASE("a deferred step result that cannot be written fails every later journ
   REQUIRE_FALSE(later.ok());
   CHECK_THAT(later.error().message(), Catch::Contains("no step 424242"));
   CHECK(store->StepsOfNode("f0")->empty());
+}
+
+TEST_CASE("a journal write queued behind a deferred result that then fails is not committed",
+          "[state]") {
+  TempDir dir;
+  SystemClock clock;
+  const std::string path = dir.Join("state.db");
+  auto store = MustOpen(path, clock);
+  REQUIRE(store->EnsureNodes({"f0"}, NodeState::kNew).ok());
+  Result<int64_t> run = store->BeginRun({"deferred", "test", "localhost", 1});
+  REQUIRE(run.ok());
+  Result<int64_t> first =
+      store->StartStep({*run, "f0", "install", "x", "", 1}, std::nullopt, Store::Sync::kCrashSafe);
+  REQUIRE(first.ok());
+  // Another connection holds the write lock, so what follows queues up behind it: the
+  // failing result is queued before its failure is known, the next step's start after it.
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  StepResult ok;
+  RS_REQUIRE_OK(store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kDeferred));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  RS_REQUIRE_OK(store->FinishStep(424242, ok, std::nullopt, false, Store::Sync::kDeferred));
+  std::future<Result<int64_t>> next = std::async(std::launch::async, [&] {
+    return store->StartStep({*run, "f0", "install", "y", "", 1}, std::nullopt,
+                            Store::Sync::kCrashSafe);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  Result<int64_t> later = next.get();
+  REQUIRE_FALSE(later.ok());
+  CHECK_THAT(later.error().message(),
+             Catch::Contains("an earlier step result could not be journaled") &&
+                 Catch::Contains("no step 424242"));
+  // The first step's result is in; the later step never started in the journal.
+  Result<std::vector<StepRecord>> steps = store->StepsOfNode("f0");
+  REQUIRE(steps.ok());
+  REQUIRE(steps->size() == 1);
+  CHECK(steps->front().status == StepStatus::kSucceeded);
 }
 
 TEST_CASE("two processes writing the same store both get every write in", "[state]") {

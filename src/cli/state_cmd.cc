@@ -111,7 +111,12 @@ int RunUnlock(const CliContext& ctx, const StateOptions& opt) {
                  " sure it is gone.\n";
     return kExitRefused;
   }
-  auto broken = (*store)->BreakLock();
+  // Only the holder judged gone above: an apply that took the lock over meanwhile keeps it.
+  auto broken = (*store)->BreakLock(&**holder);
+  if (!broken.ok() && broken.error().code() == ErrorCode::kConflict) {
+    std::cerr << "racksmith state unlock: refused: " << broken.error().message() << "\n";
+    return kExitRefused;
+  }
   if (!broken.ok()) return FailWith("state unlock", broken.error());
   std::cout << "removed the lock of " << (broken->has_value() ? HolderText(**broken) : "nobody")
             << "\n";

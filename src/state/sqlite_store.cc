@@ -517,12 +517,23 @@ Result<std::optional<LockHolder>> SqliteStore::CurrentLock() {
   return ReadLock(db_);
 }
 
-Result<std::optional<LockHolder>> SqliteStore::BreakLock() {
+Result<std::optional<LockHolder>> SqliteStore::BreakLock(const LockHolder* expected) {
   std::lock_guard<std::mutex> lock(Settled());
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s.error();
   Result<std::optional<LockHolder>> current = ReadLock(db_);
   if (!current.ok()) return current.error();
+  if (expected != nullptr) {
+    const std::optional<LockHolder>& now = *current;
+    if (!now || now->pid != expected->pid || now->host != expected->host ||
+        now->since != expected->since || now->process_identity != expected->process_identity) {
+      return Error(ErrorCode::kConflict, fmt::format(
+          "{}: the apply lock changed hands since it was read: {}; nothing removed", path(),
+          now ? fmt::format("now held by {} (pid {} on host {})", now->description, now->pid,
+                            now->host)
+              : std::string("nobody holds it now")));
+    }
+  }
   if (Status s = db_.Exec("DELETE FROM apply_lock"); !s.ok()) return s.error();
   if (Status s = tx.Commit(); !s.ok()) return s.error();
   holds_lock_ = false;

@@ -74,7 +74,7 @@ class SqliteStore final : public Store {
   Result<LockInfo> AcquireLock(std::string_view description) override;
   Status ReleaseLock() override;
   Result<std::optional<LockHolder>> CurrentLock() override;
-  Result<std::optional<LockHolder>> BreakLock() override;
+  Result<std::optional<LockHolder>> BreakLock(const LockHolder* expected) override;
 
   Status CheckIntegrity() override;
   Status BackupTo(const std::string& destination) override;

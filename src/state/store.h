@@ -206,9 +206,11 @@ class Store {
   virtual Status ReleaseLock() = 0;
   /// Who holds the lock now, if anyone (for `status` and messages).
   virtual Result<std::optional<LockHolder>> CurrentLock() = 0;
-  /// Removes the lock whoever holds it (an operator's decision, e.g. after a host change).
-  /// Returns the holder it removed, if any.
-  virtual Result<std::optional<LockHolder>> BreakLock() = 0;
+  /// Removes the lock (an operator's decision, e.g. after a host change): whoever holds it
+  /// when `expected` is null, else only if `expected` still holds it (kConflict naming the
+  /// holder now: an apply that took the lock over since it was read keeps it). Returns the
+  /// holder it removed, if any.
+  virtual Result<std::optional<LockHolder>> BreakLock(const LockHolder* expected) = 0;
 
   // ---- Maintenance ------------------------------------------------------------------------
 

@@ -188,11 +188,38 @@ TEST_CASE("breaking the lock removes it whoever holds it", "[state]") {
   REQUIRE(a->AcquireLock("first").ok());
   // Same process, other connection: still held, since the holder is alive.
   CHECK(b->AcquireLock("second").error().code() == ErrorCode::kConflict);
-  Result<std::optional<LockHolder>> broken = b->BreakLock();
+  Result<std::optional<LockHolder>> broken = b->BreakLock(nullptr);
   REQUIRE(broken.ok());
   REQUIRE(broken->has_value());
   CHECK((*broken)->description == "first");
   CHECK(b->AcquireLock("second").ok());
+}
+
+TEST_CASE("breaking the lock of a holder read earlier leaves a lock that changed hands",
+          "[state]") {
+  TempDir dir;
+  std::string path = dir.Join("state.db");
+  FakeClock clock;
+  auto a = MustOpen(path, clock);
+  auto b = MustOpen(path, clock);
+  REQUIRE(a->AcquireLock("first").ok());
+  Result<std::optional<LockHolder>> judged = b->CurrentLock();  // `state unlock` reads it...
+  REQUIRE(judged.ok());
+  REQUIRE(judged->has_value());
+  REQUIRE(a->ReleaseLock().ok());  // ...the holder goes, an apply takes the lock over...
+  clock.Advance(1000);
+  REQUIRE(a->AcquireLock("racksmith apply @rack:r01").ok());
+  Result<std::optional<LockHolder>> broken = b->BreakLock(&**judged);  // ...then it breaks
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().code() == ErrorCode::kConflict);
+  CHECK_THAT(broken.error().message(),
+             Catch::Contains("changed hands") && Catch::Contains("racksmith apply @rack:r01"));
+  CHECK(b->CurrentLock()->value().description == "racksmith apply @rack:r01");
+  Result<std::optional<LockHolder>> now = b->CurrentLock();
+  REQUIRE(now.ok());
+  broken = b->BreakLock(&**now);
+  REQUIRE(broken.ok());
+  CHECK_FALSE(b->CurrentLock()->has_value());
 }
 
 // The child journals steps and records components in a loop until it is killed.

@@ -505,6 +505,18 @@ GuardResult GuardImage(StepRun& run) {
       return false;
     }
     last = GuardHash(run, kImageMarker, false);
+    if (last.verdict == GuardVerdict::kDone) {
+      // The marker of an earlier image with this hash, in a root the reimage was meant to
+      // replace: a network boot that fell back to the disk leaves both as they were.
+      Result<std::optional<std::string>> left = ReadMarker(run, kReimageSentinel);
+      if (!left.ok()) {
+        last = {GuardVerdict::kUnknown, left.error().message()};
+      } else if (left->has_value()) {
+        last = {GuardVerdict::kNotDone,
+                std::string(kImageMarker) + " holds this hash, but " + kReimageSentinel +
+                    " is still there: the reimage started before did not happen"};
+      }
+    }
     // A marker that cannot be read yet is no verdict for a step that reimages: wait (up to
     // the boot timeout) for the node to settle rather than fail it.
     return last.verdict != GuardVerdict::kUnknown;

@@ -40,8 +40,8 @@ const char* GuardOf(StepKind kind) {
     case StepKind::kFirmware:
       return "the BMC reports the component at to_version (then skip the flash)";
     case StepKind::kImage:
-      return "the node answers over SSH and its image marker holds this hash (then do not "
-             "reimage again)";
+      return "the node answers over SSH, its image marker holds this hash and no "
+             "reimage-pending file is left (then do not reimage again)";
     case StepKind::kInstall:
       return "the node reports the component installed at to_version";
     case StepKind::kRemove:

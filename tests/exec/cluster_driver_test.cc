@@ -495,6 +495,9 @@ TEST_CASE("an image whose network boot falls back to the old root fails instead 
   CHECK(lab.NodeFile("boot_id") != boot_before);              // it did reboot
   CHECK(lab.NodeFile("root/etc/canary") == "old root\n");     // into the old root
   CHECK(lab.NodeFile("root/etc/racksmith/image") == first);  // its marker left as it was
+  // Resumed after a crash, the same image must not pass for done: the marker is an earlier
+  // image's with this hash, in the root the reimage was meant to replace.
+  CHECK(lab.Guard(image) == GuardVerdict::kNotDone);
 
   lab.Fault("clear");
   REQUIRE_SUCCEEDED(lab.Run(image));

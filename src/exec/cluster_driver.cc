@@ -167,6 +167,24 @@ GuardResult GuardStoreState(StepRun& run, state::NodeState wanted) {
 
 }  // namespace
 
+std::optional<StepOutcome> RefuseIfSlurmRunsJobs(StepRun& run, const std::string& what) {
+  slurm::SlurmControl* slurm = run.d.slurm;
+  if (slurm == nullptr) return std::nullopt;
+  Result<slurm::NodeInfo> n = slurm->GetNode(run.node.name);
+  if (!n.ok() && n.error().code() == ErrorCode::kNotFound) return std::nullopt;
+  if (!n.ok()) {
+    // Nothing was touched yet: worth another try (a retried destructive step is checked
+    // by its guard first).
+    return run.FromError(n.error(), "Slurm, asked whether jobs run on the node before it " + what,
+                         IsTransientSlurmError(n.error()));
+  }
+  const bool busy = n->cpus_alloc > 0 || n->base_state == "ALLOCATED" ||
+                    n->base_state == "MIXED" || n->HasFlag("COMPLETING");
+  if (!busy) return std::nullopt;
+  return run.Fail("Slurm still runs jobs on the node (" + Described(*n) + "): drain it before " +
+                  "racksmith " + what + "; nothing was done");
+}
+
 // ---- Helpers ---------------------------------------------------------------------------------
 
 std::string ToLower(std::string_view text) {

@@ -286,6 +286,7 @@ GuardResult GuardFirmware(StepRun& run) {
 
 StepOutcome RunImage(StepRun& run) {
   if (run.node.image.empty()) return run.Fail("the inventory names no image for " + run.node.name);
+  if (auto busy = RefuseIfSlurmRunsJobs(run, "reimages it")) return *busy;
   Result<bmc::Bmc*> b = run.Bmc();
   if (!b.ok()) return BmcFailed(run, b.error(), "BMC");
   bmc::Bmc& bmc = **b;
@@ -338,6 +339,7 @@ StepOutcome RunImage(StepRun& run) {
 // ---- erase, power_off ------------------------------------------------------------------------
 
 StepOutcome RunErase(StepRun& run) {
+  if (auto busy = RefuseIfSlurmRunsJobs(run, "erases its disks")) return *busy;
   Result<bmc::Bmc*> b = run.Bmc();
   if (!b.ok()) return BmcFailed(run, b.error(), "BMC");
   bmc::Bmc& bmc = **b;

@@ -125,6 +125,11 @@ std::string FirstLines(std::string_view text, int n = 3);
 /// Live facts (ClusterDriver::ReadLive): the BMC's part and the node's part.
 void ReadLiveBmc(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out);
 void ReadLiveNode(StepRun& run, const std::vector<std::string>& components, plan::LiveFacts* out);
+/// Before a step that destroys what is on the node's disks (image, erase): a failure when
+/// Slurm has jobs on the node (a failed or quarantined node is not drained by the plan,
+/// and a quarantine only asks Slurm to drain). None when Slurm is not configured, does not
+/// know the node, or reports it without jobs. (cluster_driver.cc)
+std::optional<StepOutcome> RefuseIfSlurmRunsJobs(StepRun& run, const std::string& what);
 StepOutcome RunDiscover(StepRun& run);
 StepOutcome RunFirmware(StepRun& run);
 StepOutcome RunImage(StepRun& run);

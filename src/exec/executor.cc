@@ -207,7 +207,12 @@ void Scheduler::Dispatch() {
       ++n.running;
       ++running_;
       n.last_step = s.step->id;
-      Job job{*it, s.attempt, s.guard_first && s.attempt == 1};
+      Job job{*it, s.attempt, Job::Guard::kNone};
+      if (s.guard_first && s.attempt == 1) {
+        job.guard = Job::Guard::kInterrupted;
+      } else if (s.step->destructive && s.attempt > 1) {
+        job.guard = Job::Guard::kRetry;
+      }
       started.push_back(job);
       Event e = NodeEvent(Event::Type::kStepStarted, n, s.step);
       e.attempt = s.attempt;
@@ -516,24 +521,32 @@ Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store
   if (!last.ok()) return last.error();
   Result<std::vector<state::StepRecord>> open = store.UnfinishedStepsOfLastRun();
   if (!open.ok()) return open.error();
-  std::vector<state::StepRecord> in_flight;
   for (state::StepRecord& r : *open) {
+    if (r.status == state::StepStatus::kRunning) {
+      // Stays running until a run checks its guard (Work closes it then): an apply that
+      // stops before reaching it (declined, vetoed, another selection, interrupted) must
+      // not forget that it may have touched the machine.
+      Status s = store.NoteInterrupted(
+          r.id, fmt::format("interrupted: run {} stopped while it ran; the next apply that "
+                            "reaches it checks its guard first",
+                            r.run_id));
+      if (!s.ok()) return s.error();
+      continue;
+    }
     state::StepResult skipped;
     skipped.status = state::StepStatus::kSkipped;
-    skipped.error = fmt::format(
-        "interrupted: run {} stopped before this step finished{}", r.run_id,
-        r.status == state::StepStatus::kRunning
-            ? "; the next run checks its guard before running it again"
-            : " (it had not started)");
+    skipped.error =
+        fmt::format("interrupted: run {} stopped before this step started", r.run_id);
     if (Status s = store.RecordResult(r.id, skipped); !s.ok()) return s.error();
-    if (r.status == state::StepStatus::kRunning) in_flight.push_back(std::move(r));
   }
   if (*last && (*last)->outcome == state::RunOutcome::kRunning) {
     if (Status s = store.FinishRun((*last)->id, state::RunOutcome::kAborted); !s.ok()) {
       return s.error();
     }
   }
-  return in_flight;
+  // Every run is over now (the caller holds the apply lock): whatever is still running, of
+  // this run or an earlier one, was in flight when its run stopped.
+  return store.StepsLeftRunning();
 }
 
 Executor::Executor(state::Store& store, StepDriver& driver, const Clock& clock,

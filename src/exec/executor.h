@@ -24,10 +24,12 @@
 //   outside the rollout, wave 0, go on). A budget replaces that rule: the rollout goes on
 //   while the failures are within it (and the failed nodes keep their groups' room).
 // - Resume: RecoverInterruptedRun closes what a killed run left open. Steps that were in
-//   flight are checked by the driver's guard before they run again: kDone records them done
+//   flight stay journaled as running, through any number of applies that do not reach them,
+//   until one checks the driver's guard before running them again: kDone records them done
 //   without running them, kNotDone runs them, kUnknown runs a non-destructive step again and
 //   stops a destructive one (the node goes to failed, saying what to check): a destructive
-//   step is never repeated blindly. Nodes a killed run left out of service are planned again
+//   step is never repeated blindly. A destructive step retried after a transient failure is
+//   checked by its guard the same way (the failed attempt may have reached the machine). Nodes a killed run left out of service are planned again
 //   as returning nodes, so the window counts them until they are back.
 // - Interrupt: level 1 (first SIGINT) starts no new step and lets running ones finish;
 //   level 2 (second SIGINT) also tells running steps to give up (drivers watch it). Either
@@ -207,9 +209,10 @@ struct RunSummary {
   double journal_us_per_step = 0;
 };
 
-/// Closes what a killed run left open: its unfinished steps are recorded skipped
-/// ("interrupted: ...") and the run aborted. Returns those steps, for Execute to check by
-/// guard. REQUIRES: the caller holds the apply lock (so the earlier run is really gone).
+/// Closes what a killed run left open: its steps that had not started are recorded skipped,
+/// the run aborted. Returns every step still journaled as running, of that run or an earlier
+/// one (they stay running until a run checks their guard), for Execute to check by guard.
+/// REQUIRES: the caller holds the apply lock (so the earlier run is really gone).
 Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store);
 
 class Executor {

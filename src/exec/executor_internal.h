@@ -78,7 +78,11 @@ struct Completion {
 struct Job {
   int step = 0;
   int attempt = 1;
-  bool guard_first = false;
+  // Why the step's guard is checked before it runs: it was in flight when a run stopped,
+  // or it is a destructive step retried after a transient failure (the attempt that failed
+  // may have reached the machine: a reset or an update accepted, its answer lost).
+  enum class Guard { kNone, kInterrupted, kRetry };
+  Guard guard = Guard::kNone;
 };
 
 class Scheduler {

@@ -110,29 +110,55 @@ Completion Scheduler::Work(const Job& job) {
     c.error = fmt::format("{}: the journal could not be written: {}", step.id, e.ToString());
   };
 
-  if (job.guard_first) {
+  const bool interrupted = job.guard == Job::Guard::kInterrupted;
+  const char* why_guard = interrupted ? "in flight when the last run stopped"
+                                      : "a destructive step retried after a transient failure";
+  // The records a stopped run left running for this step, closed once this run has
+  // journaled the record of the check that resolves them (kill -9 before that: they stay
+  // running, and the next apply checks the guard again).
+  auto close_interrupted = [&](int64_t id, const GuardResult& g) -> Status {
+    if (!interrupted) return Status::Ok();
+    return journal([&]() -> Status {
+      Result<int> closed = store_.CloseInterrupted(
+          step.node, plan::StepKindName(step.kind), step.component, id,
+          fmt::format("interrupted: its run stopped while it ran; run {} checked its guard: {} "
+                      "({})",
+                      run_id_, GuardVerdictName(g.verdict), g.evidence));
+      if (!closed.ok()) return closed.error();
+      return Status::Ok();
+    });
+  };
+  std::optional<GuardResult> guard;
+  if (job.guard != Job::Guard::kNone) {
     SteadyClock::time_point d0 = SteadyClock::now();
     GuardResult g = driver_.CheckGuard(step, ctx);
+    guard = g;
     driver_us += MicrosSince(d0);
-    c.guard_message = fmt::format("in flight when the last run stopped; guard: {} ({})",
-                                  GuardVerdictName(g.verdict), g.evidence);
+    c.guard_message = fmt::format("{}; guard: {} ({})", why_guard, GuardVerdictName(g.verdict),
+                                  g.evidence);
     if (g.verdict == GuardVerdict::kDone ||
         (g.verdict == GuardVerdict::kUnknown && step.destructive)) {
       Result<int64_t> id =
           journal([&] { return store_.StartStep(intent, std::nullopt, start_sync); });
+      if (id.ok()) {
+        if (Status st = close_interrupted(*id, g); !st.ok()) id = st.error();
+      }
       if (!id.ok()) {
         journal_failed(id.error());
       } else if (g.verdict == GuardVerdict::kDone) {
-        Status st = finish_ok(*id, "verified by its guard after an interrupted run: " + g.evidence);
+        Status st = finish_ok(*id, fmt::format("verified by its guard ({}): {}", why_guard,
+                                               g.evidence));
         c.kind = st.ok() ? Completion::Kind::kVerified : Completion::Kind::kFailed;
         if (!st.ok()) journal_failed(st.error());
       } else {
         c.kind = Completion::Kind::kFailed;
         c.error = fmt::format(
-            "{} was in flight when the last run stopped and its guard cannot tell whether it "
-            "finished ({}); it is destructive and is not repeated blindly: check the node, then "
-            "apply with --retry-failed",
-            step.id, g.evidence);
+            "{} was {} and its guard cannot tell whether it finished ({}); it is destructive "
+            "and is not repeated blindly: check the node, then apply with --retry-failed",
+            step.id,
+            interrupted ? "in flight when the last run stopped"
+                        : "retried after a transient failure",
+            g.evidence);
         state::StepResult failed{state::StepStatus::kFailed, c.error, {}, std::nullopt};
         Status st = journal([&] {
           return store_.FinishStep(
@@ -150,6 +176,9 @@ Completion Scheduler::Work(const Job& job) {
   std::optional<state::Store::NodeStateChange> start_change;
   if (step.on_start) start_change = state::Store::NodeStateChange{*step.on_start, step.reason};
   Result<int64_t> id = journal([&] { return store_.StartStep(intent, start_change, start_sync); });
+  if (id.ok() && guard) {
+    if (Status st = close_interrupted(*id, *guard); !st.ok()) id = st.error();
+  }
   if (!id.ok()) {
     journal_failed(id.error());
     c.worker_overhead_us = MicrosSince(begin) - driver_us;

@@ -195,6 +195,17 @@ class NodePlanner {
 
   bool PlanRetire() {
     if (!current() || Is(NodeState::kRetired)) return false;
+    if (Is(NodeState::kFailed) && !policy_.retry_failed) {
+      // Failed may mean a step that could not tell what it did (an erase or a power-off
+      // in flight when a run stopped): retiring plans the erase again, so it waits for
+      // the operator as any failed node does.
+      out_.action = NodeAction::kHeld;
+      std::string why = snap_->node.reason.empty() ? "no reason recorded" : snap_->node.reason;
+      out_.notes.push_back("failed (" + why +
+                           "); retiring it erases its disks: check the node, then plan with "
+                           "--retry-failed");
+      return false;
+    }
     out_.action = NodeAction::kRetire;
     bool rolled = false;
     const std::string origin = OriginText(node_, "state");

@@ -104,7 +104,12 @@ CREATE INDEX burnin_results_by_node ON burnin_results(node, id);
     Migration{4, "apply lock: holder process identity", R"sql(
 ALTER TABLE apply_lock ADD COLUMN process_identity TEXT NOT NULL DEFAULT '';
 )sql"},
-    // Append new migrations here: Migration{5, "...", R"sql(...)sql"}.
+    // The steps a resume must look at (left running by a stopped run) are found without
+    // reading the whole journal.
+    Migration{5, "index of unfinished steps", R"sql(
+CREATE INDEX steps_open ON steps(id) WHERE status IN ('intended', 'running');
+)sql"},
+    // Append new migrations here: Migration{6, "...", R"sql(...)sql"}.
 };
 
 }  // namespace

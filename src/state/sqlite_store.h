@@ -57,6 +57,11 @@ class SqliteStore final : public Store {
   Result<std::vector<StepRecord>> StepsOfRun(int64_t run_id) override;
   Result<std::vector<StepRecord>> LastStepPerNode() override;
   Result<std::vector<StepRecord>> UnfinishedStepsOfLastRun() override;
+  Result<std::vector<StepRecord>> StepsLeftRunning() override;
+  Status NoteInterrupted(int64_t step_id, std::string_view note) override;
+  Result<int> CloseInterrupted(std::string_view node, std::string_view kind,
+                               std::string_view component, int64_t before_step_id,
+                               std::string_view note) override;
 
   Result<std::optional<HostKey>> LookupHostKey(std::string_view node,
                                                std::string_view key_type) override;

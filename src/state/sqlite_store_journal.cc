@@ -578,4 +578,44 @@ Result<std::vector<StepRecord>> SqliteStore::UnfinishedStepsOfLastRun() {
                     0, {});
 }
 
+Result<std::vector<StepRecord>> SqliteStore::StepsLeftRunning() {
+  std::lock_guard<std::mutex> lock(Settled());
+  // The partial index steps_open keeps this a short scan however long the journal is
+  // (SQLite uses it only for a query that repeats its WHERE term, hence the IN).
+  return QuerySteps(fmt::format("SELECT {} FROM steps WHERE status IN ('intended', 'running') "
+                                "AND status = 'running' ORDER BY id",
+                                kStepColumns),
+                    0, {});
+}
+
+Status SqliteStore::NoteInterrupted(int64_t step_id, std::string_view note) {
+  std::lock_guard<std::mutex> lock(Settled());
+  Result<Statement> st =
+      db_.Prepare("UPDATE steps SET error = ? WHERE id = ? AND status = 'running'");
+  if (!st.ok()) return st.error();
+  st->Bind(1, note).Bind(2, step_id);
+  if (Status s = st->Run(); !s.ok()) return s;
+  if (db_.Changes() == 0) return NotFound(fmt::format("{}: no running step {}", path(), step_id));
+  return Status::Ok();
+}
+
+Result<int> SqliteStore::CloseInterrupted(std::string_view node, std::string_view kind,
+                                          std::string_view component, int64_t before_step_id,
+                                          std::string_view note) {
+  std::lock_guard<std::mutex> lock(Settled());
+  Result<Statement> st = db_.Prepare(
+      "UPDATE steps SET status = 'skipped', finished_at = ?, error = ? WHERE status IN "
+      "('intended', 'running') AND status = 'running' AND node = ? AND kind = ? AND "
+      "component = ? AND id < ?");
+  if (!st.ok()) return st.error();
+  st->Bind(1, Now())
+      .Bind(2, note)
+      .Bind(3, node)
+      .Bind(4, kind)
+      .Bind(5, component)
+      .Bind(6, before_step_id);
+  if (Status s = st->Run(); !s.ok()) return s.error();
+  return static_cast<int>(db_.Changes());
+}
+
 }  // namespace racksmith::state

@@ -161,6 +161,19 @@ class Store {
   /// The steps of the most recent run still intended or running: what a resume must look
   /// at before anything else. Call it before BeginRun of the new run.
   virtual Result<std::vector<StepRecord>> UnfinishedStepsOfLastRun() = 0;
+  /// Every step still journaled as running, of any run, oldest first. With the apply lock
+  /// held and before BeginRun, these are steps in flight when their run stopped (killed, or
+  /// a second interrupt): they stay running, whatever later applies do without reaching
+  /// them, until a run checks the step's guard and closes them with CloseInterrupted.
+  virtual Result<std::vector<StepRecord>> StepsLeftRunning() = 0;
+  /// Sets the error text of a step left running (what history shows), keeping it running.
+  virtual Status NoteInterrupted(int64_t step_id, std::string_view note) = 0;
+  /// Closes (skipped, with `note`) the node's records of step (kind, component) left
+  /// running before record `before_step_id`, the one journaling the guard check that
+  /// resolved them. Returns how many it closed.
+  virtual Result<int> CloseInterrupted(std::string_view node, std::string_view kind,
+                                       std::string_view component, int64_t before_step_id,
+                                       std::string_view note) = 0;
 
   // ---- SSH host keys ----------------------------------------------------------------------
   // Host keys and BMC facts are facts about machines, which may be seen before a node enters

@@ -24,6 +24,7 @@
 #include "ssh/state_host_key_store.h"
 #include "support/cli_runner.h"
 #include "support/free_port.h"
+#include "support/golden.h"
 #include "support/temp_dir.h"
 
 namespace racksmith::exec {
@@ -246,6 +247,32 @@ TEST_CASE("without a Slurm controller drain and admit fail but quarantine succee
   out = driver.Run(SlurmRig::Step(plan::StepKind::kQuarantine), rig.Ctx());
   CHECK(out.kind == StepOutcome::Kind::kSucceeded);
   CHECK_THAT(out.output, Catch::Contains("not in Slurm"));
+}
+
+TEST_CASE("image and erase refuse to start while Slurm runs jobs on the node", "[exec]") {
+  SlurmRig rig;
+  rig.inv = plan::testing::MustLoad(racksmith::testing::ReplaceAll(kSlurmSite, "ip: 10.1.0.1}",
+                                               "ip: 10.1.0.1, image: ubuntu-22.04}"));
+  rig.slurm.ends_at = 1'000'000;  // a job that stays: a failed node the plan did not drain
+  // No BMC at all: the check comes before anything is touched.
+  ClusterDriver driver(rig.inv, nullptr, {}, &rig.slurm, rig.clock, rig.options);
+  for (plan::StepKind kind : {plan::StepKind::kImage, plan::StepKind::kErase}) {
+    StepOutcome out = driver.Run(SlurmRig::Step(kind), rig.Ctx());
+    INFO(out.error);
+    CHECK(out.kind == StepOutcome::Kind::kFailed);
+    CHECK_THAT(out.error, Catch::StartsWith("Slurm still runs jobs on the node (State=ALLOCATED, "
+                                            "CPUs 64/64 allocated): drain it before racksmith ") &&
+                              Catch::EndsWith("; nothing was done"));
+  }
+  CHECK(rig.slurm.calls.empty());  // and it asked Slurm for nothing else
+  // Jobs gone (or the node unknown to Slurm): the step goes on to the BMC.
+  rig.slurm.info.base_state = "IDLE";
+  rig.slurm.info.cpus_alloc = 0;
+  StepOutcome idle = driver.Run(SlurmRig::Step(plan::StepKind::kErase), rig.Ctx());
+  CHECK_THAT(idle.error, !Catch::Contains("Slurm"));
+  rig.slurm.known = false;
+  StepOutcome unknown = driver.Run(SlurmRig::Step(plan::StepKind::kErase), rig.Ctx());
+  CHECK_THAT(unknown.error, !Catch::Contains("Slurm"));
 }
 
 TEST_CASE("a drain that never ends stops at the interrupt", "[exec]") {

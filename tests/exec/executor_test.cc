@@ -508,10 +508,18 @@ TEST_CASE("a second interrupt aborts running steps and leaves them for the guard
   REQUIRE(!open->empty());
   CHECK(open->front().kind == "discover");
   CHECK(open->front().status == state::StepStatus::kRunning);
-  // Closed now: skipped with the reason.
+  // The steps that had started stay running (for their guard), saying why; the rest are
+  // closed.
   Result<std::vector<state::StepRecord>> after = h.store->StepsOfRun(s.run_id);
   REQUIRE(after.ok());
-  for (const state::StepRecord& r : *after) CHECK(state::IsFinished(r.status));
+  for (const state::StepRecord& r : *after) {
+    INFO(r.kind << " " << r.error);
+    if (r.status == state::StepStatus::kRunning) {
+      CHECK_THAT(r.error, Catch::StartsWith("interrupted: run "));
+    } else {
+      CHECK(state::IsFinished(r.status));
+    }
+  }
 }
 
 // A run killed with steps in flight, as kill -9 leaves it: the journal says running.
@@ -574,6 +582,71 @@ TEST_CASE("after a crash, a step in flight is checked by its guard before it run
     }
   }
   CHECK(found);
+}
+
+TEST_CASE("a step left in flight waits for its guard through applies that do not reach it",
+          "[exec]") {
+  Harness h(Site());
+  plan::Plan p = h.Plan();
+  std::vector<state::StepRecord> open = KillDuringImage(h, p, {"n01/image"});
+  const int64_t orphan = open.front().id;
+  // The next apply stops before it runs anything (declined, vetoed, another selection,
+  // interrupted at once): the step is still in flight for the one after it.
+  for (int i = 0; i < 2; ++i) {
+    Result<std::vector<state::StepRecord>> again = RecoverInterruptedRun(*h.store);
+    REQUIRE(again.ok());
+    REQUIRE(again->size() == 1);
+    CHECK(again->front().id == orphan);
+    CHECK(again->front().status == state::StepStatus::kRunning);
+    Result<int64_t> idle = h.store->BeginRun(TestRun());  // a run that did nothing
+    REQUIRE(idle.ok());
+    REQUIRE(h.store->FinishRun(*idle, state::RunOutcome::kSucceeded).ok());
+  }
+  Result<std::vector<state::StepRecord>> history = h.store->StepsOfNode("n01");
+  REQUIRE(history.ok());
+  CHECK_THAT(history->front().error, Catch::Contains("the next apply that reaches it checks its "
+                                                     "guard first"));
+
+  h.driver.Guard("n01/image", GuardVerdict::kDone);
+  Result<std::vector<state::StepRecord>> last = RecoverInterruptedRun(*h.store);
+  REQUIRE(last.ok());
+  RunSummary s = h.Apply(h.Plan(), *last);
+  CHECK(h.driver.Guarded() == std::vector<std::string>{"n01/image"});
+  CHECK(IndexOf(h.driver.Ran(), "n01/image") == -1);
+  CHECK(s.steps_verified == 1);
+  // Resolved: closed with the verdict, and no later apply checks it again.
+  history = h.store->StepsOfNode("n01");
+  REQUIRE(history.ok());
+  CHECK(history->front().status == state::StepStatus::kSkipped);
+  CHECK_THAT(history->front().error, Catch::Contains("checked its guard: done"));
+  CHECK(RecoverInterruptedRun(*h.store)->empty());
+}
+
+TEST_CASE("a destructive step retried after a transient failure is checked by its guard first",
+          "[exec]") {
+  Harness h(Site());
+  // The reset's answer was lost, but it happened: the retry finds the node imaged.
+  h.driver.Script("n01/image", {StepOutcome::Transient("BMC: no answer within 30000 ms")});
+  h.driver.Guard("n01/image", GuardVerdict::kDone);
+  // Here the guard cannot tell: the step is not repeated blindly.
+  h.driver.Script("n02/image", {StepOutcome::Transient("BMC: HTTP 504")});
+  h.driver.Guard("n02/image", GuardVerdict::kUnknown);
+  // A non-destructive step is simply retried.
+  h.driver.Script("n03/install/cuda", {StepOutcome::Transient("apt: lock held")});
+  RunSummary s = h.Apply(h.Plan());
+  std::vector<std::string> ran = h.driver.Ran();
+  CHECK(std::count(ran.begin(), ran.end(), "n01/image") == 1);
+  CHECK(std::count(ran.begin(), ran.end(), "n02/image") == 1);
+  CHECK(std::count(ran.begin(), ran.end(), "n03/install/cuda") == 2);
+  std::vector<std::string> guarded = h.driver.Guarded();
+  std::sort(guarded.begin(), guarded.end());
+  CHECK(guarded == std::vector<std::string>{"n01/image", "n02/image"});
+  CHECK(h.StateOf("n01") == state::NodeState::kActive);
+  CHECK(h.StateOf("n02") == state::NodeState::kFailed);
+  CHECK_THAT(h.ReasonOf("n02"), Catch::Contains("retried after a transient failure") &&
+                                    Catch::Contains("is not repeated blindly"));
+  CHECK(h.StateOf("n03") == state::NodeState::kActive);
+  CHECK(s.steps_verified == 1);
 }
 
 TEST_CASE("retirement erases, powers off and forgets the node's components", "[exec]") {

@@ -270,6 +270,33 @@ TEST_CASE("a retired node with erase confirmed is erased, powered off and record
   CHECK(BuildPlan(inv, MustObserve(*store), policy).summary.steps == 0);
 }
 
+TEST_CASE("a failed node the inventory retires waits for --retry-failed before its erase",
+          "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  // Failed, e.g. by an erase whose guard could not tell whether it finished.
+  PLAN_REQUIRE_OK(store->SetNodeState("n10", state::NodeState::kFailed,
+                                      "n10/erase was in flight when the last run stopped", 0));
+  inventory::Inventory inv = MustLoad(ReplaceAll(
+      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
+  Policy policy = Permissive();
+  policy.confirm_erase = true;
+  Plan held = BuildPlan(inv, MustObserve(*store), policy);
+  const NodePlan* np = Find(held, "n10");
+  CHECK(np->action == NodeAction::kHeld);
+  CHECK(np->steps.empty());
+  CHECK(np->notes == std::vector<std::string>{
+                         "failed (n10/erase was in flight when the last run stopped); retiring "
+                         "it erases its disks: check the node, then plan with --retry-failed"});
+  CHECK(StepNames(*Find(held, "n09")) ==
+        std::vector<std::string>{"drain", "erase", "power_off", "retire"});
+  policy.retry_failed = true;
+  Plan retry = BuildPlan(inv, MustObserve(*store), policy);
+  CHECK(StepNames(*Find(retry, "n10")) ==
+        std::vector<std::string>{"erase", "power_off", "retire"});
+}
+
 TEST_CASE("a node whose BMC reports a missing GPU is quarantined and never admitted", "[plan]") {
   FakeClock clock;
   auto store = MustOpenMemory(clock);

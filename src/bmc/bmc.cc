@@ -21,6 +21,11 @@ const char* PowerStateName(PowerState s) {
   return "Unknown";
 }
 
+bool IsUnfinishedTaskState(std::string_view state) {
+  return state != "Completed" && state != "Exception" && state != "Killed" &&
+         state != "Cancelled";
+}
+
 PowerState ParsePowerState(const std::string& v) {
   if (v == "On") return PowerState::kOn;
   if (v == "Off") return PowerState::kOff;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -149,6 +150,18 @@ struct TaskProgress {
 };
 using ProgressCallback = std::function<void(const TaskProgress&)>;
 
+/// One task of the BMC's TaskService (a firmware update, an erase, ...).
+struct BmcTask {
+  std::string id;
+  std::string name;
+  std::string state;  // Redfish TaskState
+  int percent = -1;   // -1 when the BMC does not say
+};
+/// A TaskState that is not an end: New, Starting, Running, Pending, Suspended, Interrupted,
+/// Stopping, Cancelling, Service (Completed, Exception, Killed, Cancelled are ends). An
+/// unknown state counts as not ended.
+bool IsUnfinishedTaskState(std::string_view state);
+
 struct ResetOptions {
   bool wait = true;                       // wait for the target power state
   int64_t wait_timeout_ms = 300'000;      // Default: 5 min
@@ -184,6 +197,9 @@ class Bmc {
 
   virtual Result<std::vector<FirmwareComponent>> ListFirmware() = 0;
   virtual Status UpdateFirmware(const FirmwareUpdate& update, const ProgressCallback& progress) = 0;
+
+  /// The tasks the BMC's TaskService lists, finished ones too; empty when it has none.
+  virtual Result<std::vector<BmcTask>> ListTasks() = 0;
 
   virtual Result<HardwareReport> GetHardware() = 0;
   virtual Result<std::vector<LogEntry>> GetLogEntries(int max_entries) = 0;

@@ -81,6 +81,11 @@ Result<std::vector<FirmwareComponent>> FakeBmc::ListFirmware() {
   return firmware;
 }
 
+Result<std::vector<BmcTask>> FakeBmc::ListTasks() {
+  if (auto e = Called("ListTasks")) return *e;
+  return tasks;
+}
+
 Status FakeBmc::UpdateFirmware(const FirmwareUpdate& update, const ProgressCallback& progress) {
   if (auto e =
           Called("UpdateFirmware", update.image_uri.empty() ? update.local_file : update.image_uri))

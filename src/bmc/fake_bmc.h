@@ -32,6 +32,7 @@ class FakeBmc : public Bmc {
                                           {"BMC", "BMC", "1.0", true, "OK"}};
   HardwareReport hardware;
   std::vector<LogEntry> log;
+  std::vector<BmcTask> tasks;
 
   /// The next call to `method` ("GetPowerState", "Reset", ...) returns `error`.
   void FailNext(const std::string& method, Error error);
@@ -48,6 +49,7 @@ class FakeBmc : public Bmc {
   Status EjectMedia(const std::string& slot) override;
   Result<std::vector<FirmwareComponent>> ListFirmware() override;
   Status UpdateFirmware(const FirmwareUpdate& update, const ProgressCallback& progress) override;
+  Result<std::vector<BmcTask>> ListTasks() override;
   Result<HardwareReport> GetHardware() override;
   Result<std::vector<LogEntry>> GetLogEntries(int max_entries) override;
   Status SecureEraseDrive(const std::string& drive_odata_id,
@@ -88,6 +90,7 @@ class BmcWrapper : public Bmc {
   Status UpdateFirmware(const FirmwareUpdate& update, const ProgressCallback& progress) override {
     return target_.UpdateFirmware(update, progress);
   }
+  Result<std::vector<BmcTask>> ListTasks() override { return target_.ListTasks(); }
   Result<HardwareReport> GetHardware() override { return target_.GetHardware(); }
   Result<std::vector<LogEntry>> GetLogEntries(int max_entries) override {
     return target_.GetLogEntries(max_entries);

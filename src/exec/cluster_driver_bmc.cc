@@ -279,7 +279,23 @@ GuardResult GuardFirmware(StepRun& run) {
   Result<std::string> v = FirmwareVersion(**b, key);
   if (!v.ok()) return {GuardVerdict::kUnknown, v.error().message()};
   std::string evidence = "the BMC reports " + key + " at " + *v;
-  return {*v == run.step.to_version ? GuardVerdict::kDone : GuardVerdict::kNotDone, evidence};
+  if (*v == run.step.to_version) return {GuardVerdict::kDone, evidence};
+  // At the old version, but an update may be on its way (a kill -9 or a lost answer in the
+  // middle of one): flashing again on top of it is how a BMC gets bricked.
+  Result<std::vector<bmc::BmcTask>> tasks = (*b)->ListTasks();
+  if (!tasks.ok()) {
+    return {GuardVerdict::kUnknown,
+            evidence + "; its tasks could not be read: " + tasks.error().message()};
+  }
+  for (const bmc::BmcTask& t : *tasks) {
+    if (!bmc::IsUnfinishedTaskState(t.state)) continue;
+    return {GuardVerdict::kUnknown,
+            evidence + ", and its task " + (t.name.empty() ? t.id : t.name) + " is " +
+                (t.state.empty() ? "in no stated state" : t.state) +
+                (t.percent >= 0 ? " (" + std::to_string(t.percent) + "%)" : "") +
+                ": an update may still be running"};
+  }
+  return {GuardVerdict::kNotDone, evidence + ", and no task of it is unfinished"};
 }
 
 // ---- image: boot from the network once, reset, wait for the new boot ------------------------

@@ -38,7 +38,8 @@ const char* GuardOf(StepKind kind) {
     case StepKind::kDiscover:
       return "BMC facts recorded during this run match the expected hardware";
     case StepKind::kFirmware:
-      return "the BMC reports the component at to_version (then skip the flash)";
+      return "the BMC reports the component at to_version (then skip the flash); not done only "
+             "while no task on the BMC is unfinished";
     case StepKind::kImage:
       return "the node answers over SSH, its image marker holds this hash and no "
              "reimage-pending file is left (then do not reimage again)";

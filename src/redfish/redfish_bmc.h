@@ -31,6 +31,7 @@ class RedfishBmc final : public bmc::Bmc {
   Result<std::vector<bmc::FirmwareComponent>> ListFirmware() override;
   Status UpdateFirmware(const bmc::FirmwareUpdate& update,
                         const bmc::ProgressCallback& progress) override;
+  Result<std::vector<bmc::BmcTask>> ListTasks() override;
   Result<bmc::HardwareReport> GetHardware() override;
   Result<std::vector<bmc::LogEntry>> GetLogEntries(int max_entries) override;
   Status SecureEraseDrive(const std::string& drive_odata_id,

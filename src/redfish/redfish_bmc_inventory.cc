@@ -39,6 +39,30 @@ Result<std::vector<bmc::FirmwareComponent>> RedfishBmc::ListFirmware() {
   return out;
 }
 
+Result<std::vector<bmc::BmcTask>> RedfishBmc::ListTasks() {
+  Result<ServiceMap*> m = Map();
+  if (!m.ok()) return m.error();
+  std::vector<bmc::BmcTask> out;
+  if ((*m)->task_service_path.empty()) return out;  // no TaskService: no tasks to show
+  Result<Json> ts = client_->Get((*m)->task_service_path);
+  if (!ts.ok()) return ts.error();
+  std::string tasks = Link(*ts, "Tasks");
+  if (tasks.empty()) return out;
+  std::vector<std::string> warnings;
+  Result<std::vector<Json>> items = client_->GetMembers(tasks, &warnings);
+  if (!items.ok()) return items.error();
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  for (const auto& j : *items) {
+    bmc::BmcTask t;
+    t.id = Str(j, "Id");
+    t.name = Str(j, "Name");
+    t.state = Str(j, "TaskState");
+    t.percent = static_cast<int>(Int(j, "PercentComplete", -1));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Status RedfishBmc::UpdateFirmware(const bmc::FirmwareUpdate& update,
                                   const bmc::ProgressCallback& progress) {
   Result<ServiceMap*> m = Map();

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bmc/fake_bmc.h"
 #include "bmc/hardware_json.h"
 #include "exec/cluster_driver.h"
 #include "exec/cluster_driver_internal.h"
@@ -273,6 +274,34 @@ TEST_CASE("image and erase refuse to start while Slurm runs jobs on the node", "
   rig.slurm.known = false;
   StepOutcome unknown = driver.Run(SlurmRig::Step(plan::StepKind::kErase), rig.Ctx());
   CHECK_THAT(unknown.error, !Catch::Contains("Slurm"));
+}
+
+TEST_CASE("the firmware guard cannot tell while an update task is unfinished on the BMC",
+          "[exec]") {
+  SlurmRig rig;
+  bmc::FakeBmc fake;  // BIOS 1.0
+  BmcFactory factory = [&](const inventory::Node&) -> Result<std::unique_ptr<bmc::Bmc>> {
+    return std::unique_ptr<bmc::Bmc>(std::make_unique<bmc::BmcWrapper>(fake));
+  };
+  ClusterDriver driver(rig.inv, factory, {}, nullptr, rig.clock, rig.options);
+  plan::Step bios = SlurmRig::Step(plan::StepKind::kFirmware);
+  bios.component = "bios";
+  bios.to_version = "2.0";
+  GuardResult g = driver.CheckGuard(bios, rig.Ctx());
+  CHECK(g.verdict == GuardVerdict::kNotDone);
+  CHECK(g.evidence == "the BMC reports bios at 1.0, and no task of it is unfinished");
+  // A run killed (or an answer lost) in the middle of the flash: the BMC still reports the
+  // old version while its task runs. Flashing again now is what must not happen.
+  fake.tasks = {{"5", "Completed earlier", "Completed", 100},
+                {"7", "BIOS update", "Running", 40}};
+  g = driver.CheckGuard(bios, rig.Ctx());
+  CHECK(g.verdict == GuardVerdict::kUnknown);
+  CHECK(g.evidence == "the BMC reports bios at 1.0, and its task BIOS update is Running (40%): "
+                      "an update may still be running");
+  fake.FailNext("ListTasks", Error(ErrorCode::kTimeout, "no answer within 30000 ms"));
+  CHECK(driver.CheckGuard(bios, rig.Ctx()).verdict == GuardVerdict::kUnknown);
+  fake.firmware[0].version = "2.0";  // done meanwhile
+  CHECK(driver.CheckGuard(bios, rig.Ctx()).verdict == GuardVerdict::kDone);
 }
 
 TEST_CASE("a drain that never ends stops at the interrupt", "[exec]") {

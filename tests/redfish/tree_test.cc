@@ -204,6 +204,33 @@ TEST_CASE("A named system is read at Systems/{Id} without listing the collection
   for (const std::string& p : paths) CHECK(p.find("Managers") == std::string::npos);
 }
 
+TEST_CASE("Tasks are read from the TaskService, finished ones too", "[redfish]") {
+  {
+    MockupServer server(Tree("mockups/public-rackmount1"));
+    redfish::RedfishFleet fleet(FastFleet());
+    auto tasks = fleet.Connect(TargetFor(server))->ListTasks();
+    REQUIRE(tasks.ok());
+    REQUIRE(tasks->size() == 2);
+    CHECK((*tasks)[0].id == "545");
+    CHECK((*tasks)[0].name == "Task 545");
+    CHECK((*tasks)[0].state == "Completed");
+    CHECK((*tasks)[1].state == "Cancelled");
+    for (const auto& t : *tasks) CHECK_FALSE(bmc::IsUnfinishedTaskState(t.state));
+  }
+  for (const char* tree : {"vendor/XL675d_A100", "vendor/OpenBMC-stock"}) {
+    DYNAMIC_SECTION(tree) {  // real BMCs with nothing running: an empty collection
+      MockupServer server(Tree(tree));
+      redfish::RedfishFleet fleet(FastFleet());
+      auto tasks = fleet.Connect(TargetFor(server))->ListTasks();
+      REQUIRE(tasks.ok());
+      CHECK(tasks->empty());
+    }
+  }
+  CHECK(bmc::IsUnfinishedTaskState("Running"));
+  CHECK(bmc::IsUnfinishedTaskState("Interrupted"));
+  CHECK(bmc::IsUnfinishedTaskState("SomethingNew"));
+}
+
 TEST_CASE("The BMC firmware version comes from the system's manager", "[redfish]") {
   MockupServer server(Tree("vendor/Gigabyte"));
   redfish::RedfishFleet fleet(FastFleet());

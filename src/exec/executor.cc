@@ -241,8 +241,13 @@ void Scheduler::FinishNode(int node_index) {
   if (n.started) {
     for (const std::string& g : n.groups) --busy_groups_[g];
   }
-  // Back in service, unless it failed: a failed node stays out, and keeps counting.
-  if (n.counted && !n.failed) Count(n, -1);
+  // Back in service, unless it failed or its plan ends out of service (maintenance,
+  // retiring, retired): such a node stays out, and keeps counting.
+  const bool back_in_service =
+      !n.failed && std::any_of(n.plan->steps.begin(), n.plan->steps.end(), [](const plan::Step& s) {
+        return s.on_success == state::NodeState::kActive;
+      });
+  if (n.counted && back_in_service) Count(n, -1);
   Event e = NodeEvent(Event::Type::kNodeFinished, n);
   e.status = n.failed ? "failed" : "done";
   e.error = n.error;
@@ -259,13 +264,17 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
     if (s.phase == StepPhase::kWaiting || s.phase == StepPhase::kReady) s.phase = StepPhase::kNotRun;
   }
   ++failed_nodes_;
-  if (n.plan->wave > 0 && failure_budget_ < 0 && !rollout_halted_) {
+  // A returning node (rolled by a run that stopped, finishing its change now) is part of
+  // the rollout too: the change that broke it would break the next node as well.
+  if ((n.plan->wave > 0 || n.plan->returning) && failure_budget_ < 0 && !rollout_halted_) {
     rollout_halted_ = true;
     Event e = NodeEvent(Event::Type::kRolloutHalted, n);
     e.message = fmt::format(
-        "rolling change halted: {} (wave {}) failed; no further node of the rollout starts, "
+        "rolling change halted: {} ({}) failed; no further node of the rollout starts, "
         "nodes in progress finish (--max-failures N lets a rollout go on past N failed nodes)",
-        n.plan->node, n.plan->wave);
+        n.plan->node,
+        n.plan->wave > 0 ? fmt::format("wave {}", n.plan->wave)
+                         : std::string("returning from a rollout a run left unfinished"));
     Emit(std::move(e));
   }
   if (n.running == 0) FinishNode(node_index);

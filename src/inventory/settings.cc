@@ -1,6 +1,7 @@
 // Node settings: the keys defaults, profiles and node entries share, applied layer on layer.
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "base/text.h"
 #include "inventory/internal.h"
@@ -465,6 +466,15 @@ class Applier {
       }
     } else if (many) {
       List(*many, "slurm.partitions", &s.partitions);
+      // A node counts once per partition in max_unavailable: a name listed twice would
+      // count it twice and raise a percent budget past the real limit.
+      std::set<std::string> seen;
+      for (const std::string& p : s.partitions) {
+        if (!seen.insert(p).second) {
+          diag_.Add(many->loc, "slurm.partitions lists '" + p + "' twice");
+          break;
+        }
+      }
     }
     if (const Tree* f = v.Find("features")) List(*f, "slurm.features", &s.features);
   }

@@ -437,6 +437,59 @@ TEST_CASE(
   CHECK(h.Plan(plan::Policy{}).summary.steps == 0);
 }
 
+TEST_CASE("a returning node that fails its change halts the rollout it belongs to", "[exec]") {
+  Harness h(Site());
+  plan::Plan p = ConvergeThenUpgrade(h, plan::Policy{});  // one node of gpu at a time
+  const std::string killed_step = StepOf(NodeOf(p, "n02"), "nvidia_driver");
+  h.driver.on_run = [&](const plan::Step& step) {
+    if (step.id == killed_step) {
+      h.interrupt.Raise();
+      h.interrupt.Raise();
+    }
+  };
+  REQUIRE(h.Apply(p).outcome == state::RunOutcome::kAborted);
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  plan::Plan rest = h.Plan(plan::Policy{});
+  REQUIRE(NodeOf(rest, "n02").returning);
+  // The resumed change breaks n02 again: the nodes after it must not get it.
+  h.driver.on_run = nullptr;
+  h.driver.ClearRan();
+  h.driver.SetStepMillis(2);
+  h.driver.Guard(killed_step, GuardVerdict::kNotDone);
+  h.driver.Script(killed_step, {StepOutcome::Failed("dkms: build failed")});
+  Interrupt fresh;
+  EventLog events;
+  Executor executor(*h.store, h.driver, h.clock, h.options, &events);
+  Result<RunSummary> s = executor.Execute(rest, h.inv, TestRun(), *open, fresh);
+  REQUIRE(s.ok());
+  CHECK(h.StateOf("n02") == state::NodeState::kFailed);
+  CHECK(std::count(events.names.begin(), events.names.end(), "rollout_halted") == 1);
+  for (const std::string& ran : h.driver.Ran()) CHECK(ran.rfind("n02/", 0) == 0);
+}
+
+TEST_CASE("a rolled node whose plan ends out of service keeps its room after it finishes",
+          "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  // Four of the six nodes of partition gpu to maintenance; the default 25 % allows 1 out.
+  std::string yaml = Site();
+  const std::string from = "ip: \"10.1.0.[1-4]\"}";
+  yaml.replace(yaml.find(from), from.size(), "ip: \"10.1.0.[1-4]\", state: maintenance}");
+  h.inv = MustLoad(yaml);
+  h.driver.ClearRan();
+  RunSummary s = h.Apply(h.Plan(plan::Policy{}));
+  // The first one drained stays in maintenance: no room for another in this run.
+  CHECK(h.driver.MaxOut("partition gpu") == 1);
+  CHECK(s.nodes_done == 1);
+  CHECK(s.nodes_not_started == 3);
+  int maintenance = 0;
+  for (const char* n : {"n01", "n02", "n03", "n04"}) {
+    maintenance += h.StateOf(n) == state::NodeState::kMaintenance ? 1 : 0;
+  }
+  CHECK(maintenance == 1);
+}
+
 TEST_CASE("a failed new node does not hold up other new nodes", "[exec]") {
   Harness h(Site());
   h.driver.Script("n01/discover/hardware", {StepOutcome::Failed("BMC: 3 GPUs")});

@@ -56,6 +56,16 @@ TEST_CASE("An unknown key is reported with the closest known key", "[inventory]"
                  "12:45", "unknown key 'gpu' in hardware; did you mean 'gpus'?"));
 }
 
+TEST_CASE("A partition listed twice for a node is an error", "[inventory]") {
+  std::string text = std::string(kHead) +
+                     "      - {name: n1, ip: 10.0.0.1, slurm: {partitions: [gpu, debug, gpu]}}\n";
+  std::vector<std::string> errors = Errors(text);
+  INFO(Joined(errors));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("v.yaml:12:54:") == 0);  // the list
+  CHECK(errors[0].find("slurm.partitions lists 'gpu' twice") != std::string::npos);
+}
+
 TEST_CASE("Every error of a file is reported, sorted by line and column", "[inventory]") {
   std::string text =
       std::string(kHead) +

@@ -230,7 +230,20 @@ class NodeRun {
     return mr;
   }
 
+  // no_log hides a task's output on every way out of it (an early failure, an exception),
+  // not only after its module ran.
   TaskResult RunTask(const Task& task, int index, bool handler) {
+    TaskResult out = RunTaskShowing(task, index, handler);
+    if (task.no_log) {
+      out.msg = "(output hidden: no_log)";
+      out.diff.clear();
+      out.stdout_text.clear();
+      out.stderr_text.clear();
+    }
+    return out;
+  }
+
+  TaskResult RunTaskShowing(const Task& task, int index, bool handler) {
     TaskResult out;
     out.index = index;
     out.handler = handler;
@@ -264,7 +277,8 @@ class NodeRun {
         auto l = internal::RenderValue(*pb_.templates, task.loop, local);
         if (!l.ok() || !l->is_array()) {
           out.status = TaskStatus::kFailed;
-          out.msg = "loop: " + (l.ok() ? "expected a list, found " + l->dump()
+          // The type, not the value: a loop over secrets must not print them.
+          out.msg = "loop: " + (l.ok() ? std::string("expected a list, found ") + l->type_name()
                                        : l.error().ToString());
           return out;
         }
@@ -324,12 +338,6 @@ class NodeRun {
       if (looping && items.empty()) out.status = TaskStatus::kSkipped;
       out.ignored = out.status == TaskStatus::kFailed && task.ignore_errors;
       if (!options_.diff && !options_.check) out.diff.clear();
-      if (task.no_log) {
-        out.msg = "(output hidden: no_log)";
-        out.diff.clear();
-        out.stdout_text.clear();
-        out.stderr_text.clear();
-      }
     } catch (const std::exception& e) {
       out.status = TaskStatus::kFailed;
       out.msg = std::string("internal error: ") + e.what();

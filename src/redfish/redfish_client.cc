@@ -244,7 +244,19 @@ Status RedfishClient::Login(const Json& root) {
     return Error(ErrorCode::kRefused, endpoint_ + ": login as '" + target_.username +
                                           "' refused (POST " + sessions + ": HTTP " +
                                           std::to_string(status) + ")");
-  if (status < 200 || status >= 300) return HttpError("POST", sessions, *resp);
+  if (status < 200 || status >= 300) {
+    // A BMC may quote the values it refused (Base.PropertyValueFormatError's MessageArgs):
+    // the password must not travel on in the error.
+    Error e = HttpError("POST", sessions, *resp);
+    std::string text = e.message();
+    if (!target_.password.empty()) {
+      for (size_t at = text.find(target_.password); at != std::string::npos;
+           at = text.find(target_.password, at + 3)) {
+        text.replace(at, target_.password.size(), "***");
+      }
+    }
+    return Error(e.code(), text);
+  }
   std::string token = resp->Header("x-auth-token");
   if (token.empty())
     return Error(ErrorCode::kUnsupported, endpoint_ + ": POST " + sessions + " answered HTTP " +

@@ -49,6 +49,34 @@ handlers:
   CHECK(Statuses(again) == Strings{"ok", "ok", "ok"});
 }
 
+TEST_CASE("a no_log task that fails before its module runs shows nothing of its values",
+          "[playbook]") {
+  Playbook pb = MustLoad(R"(vars:
+  creds: {admin: "S3cret-Value"}
+tasks:
+  - name: users
+    command: {cmd: "useradd {{ item }}"}
+    loop: "{{ creds }}"
+    no_log: true
+)");
+  FakeTransport fake;
+  fake.Node("n1");
+  auto r = RunOn(fake, pb);
+  REQUIRE(r.results.size() == 1);
+  CHECK(r.results[0].status == TaskStatus::kFailed);
+  CHECK(r.results[0].msg == "(output hidden: no_log)");
+  // Without no_log the error still names the type, never the value.
+  Playbook shown = MustLoad(R"(vars:
+  creds: {admin: "S3cret-Value"}
+tasks:
+  - command: {cmd: "useradd {{ item }}"}
+    loop: "{{ creds }}"
+)");
+  auto r2 = RunOn(fake, shown);
+  REQUIRE(r2.results.size() == 1);
+  CHECK(r2.results[0].msg == "loop: expected a list, found object");
+}
+
 TEST_CASE("a failed task stops its node, the other nodes go on, and the recap counts",
           "[playbook]") {
   Playbook pb = MustLoad(R"(tasks:

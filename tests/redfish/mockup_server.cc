@@ -237,6 +237,22 @@ void MockupServer::Handle(const std::string& method, const httplib::Request& req
     json body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || body.value("UserName", "") != options_.username ||
         body.value("Password", "") != options_.password) {
+      if (echo_login_ && !body.is_discarded()) {
+        const std::string given = body.value("Password", "");
+        json info = {{"MessageId", "Base.1.8.PropertyValueFormatError"},
+                     {"Message", "The value '" + given +
+                                     "' for the property Password is of a different format "
+                                     "than the property can accept."},
+                     {"MessageArgs", json::array({given, "Password"})}};
+        json second = {{"MessageId", "Base.1.8.PropertyValueFormatError"},
+                       {"MessageArgs", json::array({given, "Password"})}};
+        Reply(res, 400,
+              json{{"error",
+                    {{"code", "Base.1.8.GeneralError"},
+                     {"message", "See @Message.ExtendedInfo"},
+                     {"@Message.ExtendedInfo", json::array({info, second})}}}});
+        return;
+      }
       Reply(res, 401, ErrorBody("Base.1.8.InsufficientPrivilege", "Invalid credentials"));
       return;
     }

@@ -82,6 +82,9 @@ class MockupServer {
   void SetDelayMs(int ms) { delay_ms_ = ms; }
   /// GETs answer an HTML page with Content-Type text/html.
   void SetWrongContentType(bool on) { wrong_type_ = on; }
+  /// A refused login answers 400 with a standard message quoting the values it was given
+  /// (Base.PropertyValueFormatError, MessageArgs [value, property]), as some BMCs do.
+  void SetEchoLoginValues(bool on) { echo_login_ = on; }
 
   /// The resource as the server now holds it (the file plus changes made by writes).
   nlohmann::json Resource(const std::string& path) const;
@@ -113,6 +116,7 @@ class MockupServer {
   std::string fail_method_;
   std::atomic<int> delay_ms_{0};
   std::atomic<bool> wrong_type_{false};
+  std::atomic<bool> echo_login_{false};
 };
 
 /// A TCP listener on 127.0.0.1 that accepts connections and then either closes them at

@@ -149,5 +149,22 @@ TEST_CASE("A wrong password is refused with the user named and the password neve
   }
 }
 
+TEST_CASE("A BMC that quotes the refused password in its error does not get it shown",
+          "[redfish]") {
+  MockupServer server(Tree("mockups/public-rackmount1"));
+  server.SetEchoLoginValues(true);
+  redfish::RedfishFleet fleet(FastFleet());
+  auto target = TargetFor(server);
+  target.password = "Wrong-Pa55word!";
+  auto power = fleet.Connect(target)->GetPowerState();
+  REQUIRE_FALSE(power.ok());
+  INFO(power.error().message());
+  // The BMC's own words are kept (they say what was wrong), the value is not.
+  CHECK_THAT(power.error().message(),
+             Catch::Contains("HTTP 400") && Catch::Contains("PropertyValueFormatError") &&
+                 Catch::Contains("The value '***' for the property Password"));
+  CHECK_THAT(power.error().message(), !Catch::Contains("Wrong-Pa55word!"));
+}
+
 }  // namespace
 }  // namespace racksmith::testing

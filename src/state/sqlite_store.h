@@ -1,6 +1,7 @@
 // racksmith/state (internal): the SQLite implementation of Store. Use OpenSqliteStore.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <future>
@@ -49,6 +50,8 @@ class SqliteStore final : public Store {
   Status RecordResult(int64_t step_id, const StepResult& result) override;
   Result<int64_t> StartStep(const StepIntent& intent,
                             const std::optional<NodeStateChange>& change, Sync sync) override;
+  std::vector<Result<int64_t>> StartSteps(const std::vector<StepStart>& starts,
+                                          Sync sync) override;
   Status FinishStep(int64_t step_id, const StepResult& result,
                     const std::optional<NodeStateChange>& change, bool forget_components,
                     Sync sync) override;
@@ -95,6 +98,12 @@ class SqliteStore final : public Store {
                             int64_t run_id, bool keep_reason_in_same_state = false);
   // Journal writes without their own transaction (mu_ held, inside the caller's).
   Result<int64_t> InsertStepLocked(const StepIntent& intent, std::string_view status);
+  // A journal write inside the open transaction, undone alone if it fails (a savepoint
+  // named `name`); the transaction goes on. REQUIRES: mu_ held, a transaction open.
+  Status InSavepointLocked(std::string_view name, const std::function<Status()>& body);
+  // StartStep's insert and node state change, in the open transaction.
+  Result<int64_t> StartStepLocked(const StepIntent& intent,
+                                  const std::optional<NodeStateChange>& change);
   Result<std::pair<std::string, int64_t>> UpdateStepResultLocked(int64_t step_id,
                                                                   const StepResult& result);
   // check_node: look the node up first for a clear error (the foreign key refuses an
@@ -131,9 +140,12 @@ class SqliteStore final : public Store {
   // The committer thread: leads a batch when a deferred op finds nobody committing.
   void CommitterLoop();
   void StopCommitter();  // after the queue is settled; before db_ closes
-  // Makes every commit so far durable: fsync of the WAL file (through SQLite's default VFS,
-  // on a file object of its own), outside mu_, so that other commits go on meanwhile.
-  Status SyncWal();
+  // Makes the journal's commits up to batch `upto` (committed_batches_ after it) durable:
+  // fsync of the WAL file (through SQLite's default VFS, on a file object of its own),
+  // outside mu_, so that other commits go on meanwhile. Nothing to do when an fsync that
+  // began after that commit has finished: leaders whose batches committed while another's
+  // fsync ran share the next one instead of queueing one each.
+  Status SyncWal(uint64_t upto);
 
   const Clock& clock_;
   std::mutex mu_;  // serializes every call: one connection, one statement at a time
@@ -154,6 +166,8 @@ class SqliteStore final : public Store {
   std::mutex wal_mu_;
   std::unique_ptr<char[]> wal_file_mem_;
   sqlite3_file* wal_file_ = nullptr;
+  std::atomic<uint64_t> committed_batches_{0};  // journal batches committed so far
+  uint64_t synced_batches_ = 0;  // of them, made durable by a finished fsync (wal_mu_)
   // Checkpoints the WAL off the writer's thread (not for :memory:). Detached from db_ and
   // destroyed first, in the destructor.
   std::unique_ptr<WalCheckpointer> checkpointer_;

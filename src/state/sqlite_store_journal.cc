@@ -62,6 +62,10 @@ Status CheckIntent(const StepIntent& intent) {
   return Status::Ok();
 }
 
+Error DeferredStart() {
+  return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
+}
+
 }  // namespace
 
 // ---- Runs ----------------------------------------------------------------------------------
@@ -282,6 +286,12 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
   if (!deferred_error_.ok() && !barrier) return deferred_error_;
   group_queue_.push_back(&mine);
   bool lead = !group_leader_;
+  if (!lead && committer_wanted_) {
+    // The committer thread was asked to lead (for deferred ops) and has not woken yet: this
+    // thread leads instead and commits them with its own op, without waiting for it.
+    committer_wanted_ = false;
+    lead = true;
+  }
   group_leader_ = true;
   lock.unlock();
   if (!lead && !woken.get()) return mine.result;
@@ -300,6 +310,7 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
     Status failed_before = deferred_error_;
     lock.unlock();
     CommitBatch(batch, failed_before);
+    const uint64_t committed = ++committed_batches_;
     // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync
     // below, which runs after the next leader has taken over: later commits do not wait.
     std::vector<std::promise<bool>> done;
@@ -320,24 +331,33 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
       }
     }
     // The next batch is led by the first waiting thread in the queue. Deferred ops have
-    // none: if only they are queued, this thread commits them too.
+    // none: if only they are queued, the committer thread commits them (a caller leading
+    // for its own op goes back to its work), or this thread does when it is the committer
+    // or there is none.
     bool again = false;
+    bool wake_committer = false;
     if (group_queue_.empty()) {
       group_leader_ = false;
     } else {
       auto waiting = std::find_if(group_queue_.begin(), group_queue_.end(),
                                   [](const PendingOp* p) { return p->sync != Sync::kDeferred; });
       if (waiting == group_queue_.end()) {
-        again = true;
+        if (mine != nullptr && committer_.joinable()) {
+          committer_wanted_ = true;
+          wake_committer = true;
+        } else {
+          again = true;
+        }
       } else {
         next_leader.push_back(std::move((*waiting)->wake));
       }
     }
     lock.unlock();
+    if (wake_committer) committer_cv_.notify_one();
     Wake(next_leader, true);
     Wake(done, false);
     if (!to_sync.empty()) {
-      Status synced = SyncWal();
+      Status synced = SyncWal(committed);
       for (PendingOp* p : to_sync) {
         if (!synced.ok()) p->result = synced;
         if (p != mine) done.push_back(std::move(p->wake));
@@ -387,9 +407,12 @@ Status SqliteStore::FlushJournal() {
   return deferred_error_;
 }
 
-Status SqliteStore::SyncWal() {
+Status SqliteStore::SyncWal(uint64_t upto) {
   if (db_.path() == ":memory:") return Status::Ok();  // no file, nothing to sync
   std::lock_guard<std::mutex> lock(wal_mu_);
+  if (synced_batches_ >= upto) return Status::Ok();
+  // Every batch committed by now has been written to the file: this fsync carries them all.
+  const uint64_t covers = committed_batches_.load();
   const std::string wal_path = db_.path() + "-wal";
   if (wal_file_ == nullptr) {
     sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
@@ -412,7 +435,24 @@ Status SqliteStore::SyncWal() {
     return IoError(fmt::format("{}: the journal could not be synced to disk: {}", wal_path,
                                sqlite3_errstr(rc)));
   }
+  synced_batches_ = std::max(synced_batches_, covers);
   return Status::Ok();
+}
+
+Status SqliteStore::InSavepointLocked(std::string_view name,
+                                      const std::function<Status()>& body) {
+  auto run_cached = [this](const std::string& sql) -> Status {
+    Result<Statement*> st = db_.Cached(sql);
+    if (!st.ok()) return st.error();
+    return (*st)->Run();
+  };
+  Status s = run_cached(fmt::format("SAVEPOINT {}", name));
+  if (!s.ok()) return s;
+  s = body();
+  if (s.ok()) return run_cached(fmt::format("RELEASE {}", name));
+  (void)db_.Exec(fmt::format("ROLLBACK TO {}", name));
+  (void)db_.Exec(fmt::format("RELEASE {}", name));
+  return s;
 }
 
 void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred) {
@@ -445,16 +485,7 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status faile
       p->result = failed_deferred;
       continue;
     }
-    Status s = run_cached("SAVEPOINT journal_op");
-    if (s.ok()) {
-      s = p->op();
-      if (s.ok()) {
-        s = run_cached("RELEASE journal_op");
-      } else {
-        (void)db_.Exec("ROLLBACK TO journal_op");
-        (void)db_.Exec("RELEASE journal_op");
-      }
-    }
+    Status s = InSavepointLocked("journal_op", p->op);
     p->result = s;
     if (!s.ok() && sqlite3_get_autocommit(db_.handle())) {
       // SQLite rolled back the whole transaction (an I/O error, a full disk): every write
@@ -477,22 +508,71 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status faile
 Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
                                        const std::optional<NodeStateChange>& change, Sync sync) {
   if (sync == Sync::kDeferred) {
-    return InvalidInput("a step's start cannot be deferred: its id is needed to finish it");
+    return DeferredStart();
   }
   if (Status s = CheckIntent(intent); !s.ok()) return s.error();
   int64_t id = 0;
   std::function<Status()> op = [&]() -> Status {
-    Result<int64_t> inserted = InsertStepLocked(intent, "running");
+    Result<int64_t> inserted = StartStepLocked(intent, change);
     if (!inserted.ok()) return inserted.error();
     id = *inserted;
-    if (change) {
-      return SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
-                                /*keep_reason_in_same_state=*/true);
-    }
     return Status::Ok();
   };
   if (Status s = InGroupCommit(op, sync); !s.ok()) return s.error();
   return id;
+}
+
+Result<int64_t> SqliteStore::StartStepLocked(const StepIntent& intent,
+                                             const std::optional<NodeStateChange>& change) {
+  Result<int64_t> inserted = InsertStepLocked(intent, "running");
+  if (!inserted.ok()) return inserted.error();
+  if (change) {
+    Status s = SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
+                                  /*keep_reason_in_same_state=*/true);
+    if (!s.ok()) return s.error();
+  }
+  return *inserted;
+}
+
+std::vector<Result<int64_t>> SqliteStore::StartSteps(const std::vector<StepStart>& starts,
+                                                     Sync sync) {
+  std::vector<Result<int64_t>> ids;
+  ids.reserve(starts.size());
+  if (sync == Sync::kDeferred) {
+    for (size_t i = 0; i < starts.size(); ++i) {
+      ids.emplace_back(DeferredStart());
+    }
+    return ids;
+  }
+  for (const StepStart& start : starts) {
+    if (Status s = CheckIntent(start.intent); !s.ok()) {
+      ids.emplace_back(s.error());
+    } else {
+      ids.emplace_back(int64_t{0});
+    }
+  }
+  // One op of the group commit (so that it commits after every journal write queued before
+  // it, the results of these nodes' previous steps among them); each start in a savepoint
+  // of its own, as each op of a batch is.
+  std::function<Status()> op = [&]() -> Status {
+    for (size_t i = 0; i < starts.size(); ++i) {
+      if (!ids[i].ok()) continue;
+      Status s = InSavepointLocked("journal_start", [&]() -> Status {
+        Result<int64_t> id = StartStepLocked(starts[i].intent, starts[i].change);
+        ids[i] = id;
+        return id.ok() ? Status::Ok() : Status(id.error());
+      });
+      // SQLite rolled the whole transaction back (an I/O error): nothing of it stands.
+      if (!s.ok() && sqlite3_get_autocommit(db_.handle())) return s;
+    }
+    return Status::Ok();
+  };
+  if (Status s = InGroupCommit(op, sync); !s.ok()) {
+    for (Result<int64_t>& id : ids) {
+      if (id.ok()) id = s.error();
+    }
+  }
+  return ids;
 }
 
 Status SqliteStore::FinishStep(int64_t step_id, const StepResult& result,

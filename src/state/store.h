@@ -140,6 +140,17 @@ class Store {
   virtual Result<int64_t> StartStep(const StepIntent& intent,
                                     const std::optional<NodeStateChange>& change,
                                     Sync sync) = 0;
+  /// One step's start, for StartSteps.
+  struct StepStart {
+    StepIntent intent;
+    std::optional<NodeStateChange> change;
+  };
+  /// StartStep for several steps at once, in one commit: each is journaled, or refused with
+  /// StartStep's error, on its own (one refused start does not undo the others), in the
+  /// order given; the results are in that order. The executor journals the steps it starts
+  /// together this way: one commit and one wait instead of one each.
+  virtual std::vector<Result<int64_t>> StartSteps(const std::vector<StepStart>& starts,
+                                                  Sync sync) = 0;
   /// The executor's write after a step: the result (with its component record), the node's
   /// new state if given, and, when `forget_components`, the removal of every component
   /// record of the node (it was retired), in one transaction: "step done", "component at

@@ -134,6 +134,50 @@ TEST_CASE("an intent for an unknown node or run, or with bad JSON, is refused", 
   CHECK(f.store->StepsOfRun(f.run)->empty());
 }
 
+TEST_CASE("steps started together are journaled in order, each refused alone", "[state]") {
+  JournalFixture f;
+  const std::vector<Store::StepStart> starts = {
+      {{f.run, "n1", "install", "nvidia_driver", "{}", 1},
+       Store::NodeStateChange{NodeState::kProvisioning, "driver 560"}},
+      {{f.run, "ghost", "install", "cuda", "{}", 1}, std::nullopt},  // no such node
+      {{f.run, "n2", "image", "", "{oops", 1}, std::nullopt},      // not JSON
+      {{f.run, "n3", "mount", "scratch", "{}", 1}, std::nullopt},
+  };
+  std::vector<Result<int64_t>> ids = f.store->StartSteps(starts, Store::Sync::kCrashSafe);
+  REQUIRE(ids.size() == 4);
+  RS_REQUIRE_OK(ids[0]);
+  REQUIRE_FALSE(ids[1].ok());
+  CHECK(ids[1].error().code() == ErrorCode::kNotFound);
+  CHECK(ids[1].error().message().find("ghost") != std::string::npos);
+  REQUIRE_FALSE(ids[2].ok());
+  CHECK(ids[2].error().message() == "the intent of step image on node 'n2' is not valid JSON");
+  RS_REQUIRE_OK(ids[3]);
+  CHECK(*ids[0] < *ids[3]);
+
+  // The two good ones are running, with the first one's node state change; nothing of
+  // the refused ones was written.
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfRun(f.run);
+  RS_REQUIRE_OK(steps);
+  REQUIRE(steps->size() == 2);
+  CHECK(steps->at(0).id == *ids[0]);
+  CHECK(steps->at(0).node == "n1");
+  CHECK(steps->at(0).status == StepStatus::kRunning);
+  CHECK(steps->at(1).node == "n3");
+  CHECK(f.store->GetNode("n1")->state == NodeState::kProvisioning);
+  CHECK(f.store->GetNode("n2")->state == NodeState::kNew);
+  RS_REQUIRE_OK(f.store->FinishStep(*ids[3], {}, std::nullopt, false, Store::Sync::kCrashSafe));
+  CHECK(f.store->StepsOfNode("n3")->front().status == StepStatus::kSucceeded);
+
+  // A start cannot be deferred: nothing is written.
+  std::vector<Result<int64_t>> deferred =
+      f.store->StartSteps({starts[0]}, Store::Sync::kDeferred);
+  REQUIRE(deferred.size() == 1);
+  REQUIRE_FALSE(deferred[0].ok());
+  CHECK(deferred[0].error().code() == ErrorCode::kInvalidInput);
+  CHECK(f.store->StepsOfRun(f.run)->size() == 2);
+  CHECK(f.store->StartSteps({}, Store::Sync::kCrashSafe).empty());
+}
+
 TEST_CASE("a long output is kept as its tail", "[state]") {
   JournalFixture f;
   int64_t id = f.Intend("n1", "burnin");

@@ -366,6 +366,8 @@ int main(int argc, char** argv) {
         {"ratio_zero_overhead", wall / ideal},
         {"overhead_us_per_step", s->overhead_us_per_step},
         {"journal_us_per_step", s->journal_us_per_step},
+        {"overhead_us_per_destructive_step", s->overhead_us_per_destructive_step},
+        {"overhead_us_per_other_step", s->overhead_us_per_other_step},
         {"cpu_s", cpu},
         {"max_rss_kib", u.ru_maxrss},
     };

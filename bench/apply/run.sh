@@ -47,7 +47,7 @@ for i in $(seq "$runs"); do
     --scenario new >> "$work/path.jsonl"
 done
 
-ansible_row="| ansible-playbook (strategy free, forks $conc) | not run (ANSIBLE=0) | | | | | | | | |"
+ansible_row="| ansible-playbook (strategy free, forks $conc) | not run (ANSIBLE=0) | | | | | | | | | | |"
 if [[ "${ANSIBLE:-1}" != 0 ]] && command -v ansible-playbook >/dev/null; then
   export ANSIBLE_STDOUT_CALLBACK=minimal ANSIBLE_LOCAL_TEMP="$work/ansible-tmp" \
          ANSIBLE_REMOTE_TEMP="$work/ansible-remote-tmp" ANSIBLE_FORKS="$conc"
@@ -69,7 +69,7 @@ import sys
 wall, bound, cpu, rss, code, steps, conc = sys.argv[1:]
 wall, bound, cpu, steps = float(wall), float(bound), float(cpu), int(steps)
 note = "" if code == "0" else " (exit %s)" % code
-print("| ansible-playbook (strategy free, forks %s)%s | %.1f | %.1f | %.2fx | | | | | %.0f | %s |"
+print("| ansible-playbook (strategy free, forks %s)%s | %.1f | %.1f | %.2fx | | | | | | | %.0f | %s |"
       % (conc, note, wall, bound, wall / bound, cpu * 1e6 / steps, rss))
 PY
 )
@@ -81,11 +81,13 @@ import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["scenario"] == sys.argv[2]]
 med = lambda k: statistics.median(r[k] for r in rows)
 ratios = [r["ratio"] for r in rows]
-print("| %d nodes, %d steps, %d wave(s), concurrency %d | %.1f | %.1f | %.3fx (%.3f-%.3f) | %.1f | %.3fx | %.0f | %.0f | %.0f | %d |"
+over = [r["overhead_us_per_step"] for r in rows]
+print("| %d nodes, %d steps, %d wave(s), concurrency %d | %.1f | %.1f | %.3fx (%.3f-%.3f) | %.1f | %.3fx | %.0f (%.0f-%.0f) | %.0f | %.0f | %.0f | %.0f | %d |"
       % (rows[0]["nodes"], rows[0]["steps"], rows[0]["waves"], rows[0]["concurrency"],
          med("wall_s"), med("lower_bound_s"), statistics.median(ratios), min(ratios),
          max(ratios), med("zero_overhead_s"), med("ratio_zero_overhead"),
-         med("overhead_us_per_step"), med("journal_us_per_step"),
+         statistics.median(over), min(over), max(over), med("journal_us_per_step"),
+         med("overhead_us_per_other_step"), med("overhead_us_per_destructive_step"),
          statistics.median(r["cpu_s"] * 1e6 / r["steps"] for r in rows),
          max(r["max_rss_kib"] for r in rows) // 1024))
 PY
@@ -114,14 +116,18 @@ mkdir -p "$root/bench/results"
   echo "the group's budget (fractional: no list scheduler reaches it exactly). Zero-overhead run:"
   echo "the executor's own policy (steps in the order they became ready, rolled nodes in wave"
   echo "order as soon as their partitions and rack have room) simulated with no scheduling or"
-  echo "journal cost; wall / that is what the executor itself adds. Overhead per step: executor time per step attempt not"
-  echo "spent in the driver (scheduling, and journal writes including any wait for an fsync,"
-  echo "shown apart: two writes per step, shared between steps by group commit; the result of a"
-  echo "non-destructive step is queued for the next commit, not waited for)."
+  echo "journal cost; wall / that is what the executor itself adds. Overhead per step: for each"
+  echo "step attempt, the time from the start of the executor's round that started it to the"
+  echo "driver's call (its intent's commit, shared by the steps of the round; a worker taking"
+  echo "it) plus the time from the driver's return until its completion is taken (its result's"
+  echo "journal write: waited for a destructive step, queued for the next commit otherwise),"
+  echo "averaged over attempts (median of the runs, min-max); of it, journal writes including"
+  echo "any wait for an fsync; and the same overhead for non-destructive steps and for"
+  echo "destructive ones (their intent waits for an fsync of the journal)."
   echo "CPU per step: the executor's CPU time / steps (the simulated driver burns none)."
   echo
-  echo "| run | wall s | lower bound s | wall / bound | zero-overhead run s | wall / zero-overhead | overhead µs/step | of it journal µs/step | CPU µs/step | RSS MiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| run | wall s | lower bound s | wall / bound | zero-overhead run s | wall / zero-overhead | overhead µs/step | of it journal µs/step | non-destructive steps µs | destructive steps µs | CPU µs/step | RSS MiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   echo "$(table "$work/queue.jsonl" new)"
   echo "$(table "$work/path.jsonl" new)"
   echo "$(table "$work/queue.jsonl" upgrade)"

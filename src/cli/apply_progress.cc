@@ -162,7 +162,14 @@ class LiveSink final : public exec::EventSink {
         Draw();
         return;
     }
-    Draw();
+    // At most ten redraws a second (the executor emits events one at a time, and a step
+    // waits for its event to be taken: thousands of steps must not wait for a terminal),
+    // and at once after a message, which cleared the block.
+    const auto now = std::chrono::steady_clock::now();
+    if (drawn_ == 0 || now - last_draw_ >= std::chrono::milliseconds(100)) {
+      last_draw_ = now;
+      Draw();
+    }
   }
 
  private:
@@ -218,6 +225,7 @@ class LiveSink final : public exec::EventSink {
   bool color_;
   std::vector<Phase> phases_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
   int drawn_ = 0;
   int total_nodes_ = 0, nodes_done_ = 0, nodes_failed_ = 0, steps_done_ = 0;
   int64_t run_id_ = 0;

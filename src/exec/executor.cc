@@ -1,8 +1,10 @@
-// The executor: a scheduler thread that owns every decision of when, and a pool of worker
-// threads that journal a step, call the driver and journal its result (executor_work.cc).
-// Workers report back through one queue; the scheduler alone changes the run's bookkeeping
-// and emits events, so events come in order from one thread and the bookkeeping needs no
-// finer locking. Shared types: executor_internal.h.
+// The executor: one set of bookkeeping (what is ready, running, done; the limits) under one
+// mutex, and a pool of worker threads that journal a step, call the driver and journal its
+// result (executor_work.cc). A worker hands in its own completion under the mutex and starts
+// what it made ready, going on with one of those steps itself (work first: no thread wakes
+// between a node's consecutive steps); the run's thread starts the first round and timed
+// retries and sees the run to its end. Every decision and every event is made under the
+// mutex, so events come in order, one at a time. Shared types: executor_internal.h.
 #include "exec/executor.h"
 
 #include <fmt/format.h>
@@ -176,10 +178,10 @@ bool Scheduler::CanStart(const StepRun& s, int64_t now_ms) const {
 }
 
 
-void Scheduler::Dispatch() {
-  if (interrupt_.StopStarting()) return;
-  int64_t now = clock_.MonotonicMillis();
+std::vector<Job> Scheduler::Select(SteadyClock::time_point round) {
   std::vector<Job> started;
+  if (interrupt_.StopStarting()) return started;
+  int64_t now = clock_.MonotonicMillis();
   // First the steps of nodes in progress and of nodes outside the rollout, in the order they
   // became ready; then rolled nodes not started yet, in (wave, plan) order, as the window
   // lets them. A node a rolling change took out of service goes on before another leaves:
@@ -207,7 +209,10 @@ void Scheduler::Dispatch() {
       ++n.running;
       ++running_;
       n.last_step = s.step->id;
-      Job job{*it, s.attempt, Job::Guard::kNone};
+      Job job;
+      job.step = *it;
+      job.attempt = s.attempt;
+      job.dispatched = round;
       if (s.guard_first && s.attempt == 1) {
         job.guard = Job::Guard::kInterrupted;
       } else if (s.step->destructive && s.attempt > 1) {
@@ -220,18 +225,34 @@ void Scheduler::Dispatch() {
       it = queue->erase(it);
     }
   }
+  return started;
+}
+
+void Scheduler::Dispatch(std::unique_lock<std::mutex>& lock, SteadyClock::time_point round,
+                         std::optional<Job>* mine) {
+  std::vector<Job> started = Select(round);
   if (started.empty()) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const Job& j : started) jobs_.push_back(j);
-    // Every running step holds a worker; start one when all are busy.
-    while (static_cast<int>(pool_.size()) < running_) {
-      pool_.emplace_back([this] { WorkerLoop(); });
+  // The commit of their intents runs without the lock: other workers hand in their steps
+  // meanwhile. What was selected already counts as running: nothing else takes its slot.
+  lock.unlock();
+  JournalStarts(started);
+  lock.lock();
+  size_t queued = 0;
+  for (size_t i = 0; i < started.size(); ++i) {
+    if (i == 0 && mine != nullptr) {
+      *mine = started[0];
+    } else {
+      jobs_.push_back(started[i]);
+      ++queued;
     }
+  }
+  // Every running step holds a worker; start one when all are busy.
+  while (static_cast<int>(pool_.size()) < running_) {
+    pool_.emplace_back([this] { WorkerLoop(); });
   }
   // One wake-up per job: a broadcast would wake every idle worker (hundreds at a high
   // --concurrency) for a few jobs.
-  for (size_t i = 0; i < started.size(); ++i) work_cv_.notify_one();
+  for (size_t i = 0; i < queued; ++i) work_cv_.notify_one();
 }
 
 void Scheduler::FinishNode(int node_index) {
@@ -299,7 +320,12 @@ void Scheduler::Handle(Completion c) {
   --running_;
   --n.running;
   if (s.step->kind == plan::StepKind::kFirmware) --busy_firmware_[n.firmware_group];
-  worker_overhead_us_ += c.worker_overhead_us;
+  // A step's overhead ends when its completion is taken.
+  const int64_t overhead_us = c.worker_overhead_us + MicrosSince(c.reported);
+  worker_overhead_us_ += overhead_us;
+  const int destructive = s.step->destructive ? 1 : 0;
+  ++handled_[destructive];
+  handled_overhead_us_[destructive] += overhead_us;
   journal_us_ += c.journal_us;
   if (!c.guard_message.empty()) {
     Event g = NodeEvent(Event::Type::kGuardChecked, n, s.step);
@@ -380,16 +406,21 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
   }
 
   // Workers start as jobs need them (Dispatch), up to the concurrency: a run at
-  // --concurrency 1000 with 40 steps in flight has 40 threads, not 1000.
+  // --concurrency 1000 with 40 steps in flight has 40 threads, not 1000. Those the first
+  // round needs start here, before it: created in the round, each would be one more wait
+  // for the steps it starts (tens of microseconds a thread; hundreds of steps at once).
+  {
+    const size_t first_round =
+        std::min(ready_.size() + rollout_.size(), static_cast<size_t>(options_.concurrency));
+    std::lock_guard<std::mutex> lock(mu_);
+    while (pool_.size() < first_round) pool_.emplace_back([this] { WorkerLoop(); });
+  }
 
+  // This thread starts the first round and steps whose retry time has come, tells of
+  // interrupts, and sees the run to its end; workers handle their own completions and start
+  // what those make ready (WorkerLoop).
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    SteadyClock::time_point t0 = SteadyClock::now();
-    std::deque<Completion> batch;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      batch.swap(completions_);
-    }
-    for (Completion& c : batch) Handle(std::move(c));
     if (interrupt_.level() > interrupt_seen_) {
       interrupt_seen_ = interrupt_.level();
       Event e;
@@ -401,8 +432,7 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
                         "resumes";
       Emit(std::move(e));
     }
-    Dispatch();
-    scheduler_us_ += MicrosSince(t0);
+    Dispatch(lock, SteadyClock::now(), nullptr);
 
     int64_t now = clock_.MonotonicMillis();
     int64_t next_retry = 0;
@@ -415,20 +445,13 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
         }
       }
     }
-    if (running_ == 0 && next_retry == 0) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (completions_.empty()) break;
-      continue;
-    }
-    std::unique_lock<std::mutex> lock(mu_);
+    if (running_ == 0 && next_retry == 0) break;
     int64_t wait_ms = next_retry > 0 ? std::clamp<int64_t>(next_retry - now, 1, 200) : 200;
-    done_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
-                      [&] { return !completions_.empty(); });
+    main_cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return wake_main_; });
+    wake_main_ = false;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_workers_ = true;
-  }
+  stop_workers_ = true;
+  lock.unlock();
   work_cv_.notify_all();
   for (std::thread& t : pool_) t.join();
   // Deferred step results are committed before the run is: a run is never recorded as
@@ -474,10 +497,20 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
   summary_.wall_ms = MicrosSince(begin) / 1000;
   int attempts = summary_.steps_succeeded + summary_.steps_failed + summary_.steps_verified +
                  summary_.retries;
+  // Each attempt's overhead runs from the start of the scheduler's round that started it
+  // to the driver, and from the driver back to the scheduler: the scheduler's own time is
+  // inside it (and counted for every step of a round, not shared among them).
   summary_.overhead_us_per_step =
-      attempts > 0 ? static_cast<double>(scheduler_us_ + worker_overhead_us_) / attempts : 0;
+      attempts > 0 ? static_cast<double>(worker_overhead_us_) / attempts : 0;
   summary_.journal_us_per_step =
       attempts > 0 ? static_cast<double>(journal_us_) / attempts : 0;
+  auto mean = [&](int destructive) {
+    return handled_[destructive] > 0
+               ? static_cast<double>(handled_overhead_us_[destructive]) / handled_[destructive]
+               : 0;
+  };
+  summary_.overhead_us_per_destructive_step = mean(1);
+  summary_.overhead_us_per_other_step = mean(0);
   Event e;
   e.type = Event::Type::kRunFinished;
   e.status = std::string(state::RunOutcomeName(summary_.outcome));

@@ -34,7 +34,8 @@
 // - Interrupt: level 1 (first SIGINT) starts no new step and lets running ones finish;
 //   level 2 (second SIGINT) also tells running steps to give up (drivers watch it). Either
 //   way the run is recorded aborted and `apply` again resumes.
-// - Events go to an EventSink from the executor's own thread, in order, never concurrently.
+// - Events go to an EventSink in order and never concurrently (from the executor's threads,
+//   one at a time: a sink needs no lock of its own, and should not block for long).
 // - Thread-safety: one Execute at a time per Executor. The driver is called from several
 //   worker threads at once (different nodes; independent steps of one node).
 #pragma once
@@ -201,12 +202,20 @@ struct RunSummary {
   int steps_succeeded = 0, steps_failed = 0, steps_verified = 0, retries = 0;
   int64_t wall_ms = 0;
   std::vector<NodeOutcome> nodes;  // nodes with steps, plan order
-  /// Executor time not spent in the driver or waiting for it, per step, in microseconds
-  /// (scheduling and journaling; bench/apply's overhead figure).
+  /// The time each step attempt spent in the executor rather than in the driver, in
+  /// microseconds, averaged: from the start of the scheduler's round that started it to the
+  /// driver's call (its intent's commit, a worker's wake-up), and from the driver's return
+  /// to the scheduler taking its completion (its result's journal write). bench/apply's
+  /// overhead figure.
   double overhead_us_per_step = 0;
-  /// Of that, the time in journal writes (StartStep/FinishStep), mostly waiting for the
-  /// commit's fsync: bounded by the disk, not by racksmith.
+  /// Of that, the time in journal writes (the intent's commit, counted for each step it
+  /// carried, and the result's write), mostly waiting for the commit: bounded by the disk
+  /// and the machine's syscalls, not by racksmith.
   double journal_us_per_step = 0;
+  /// overhead_us_per_step of destructive steps alone (their intent waits for an fsync of
+  /// the journal, their result for its commit), and of the others.
+  double overhead_us_per_destructive_step = 0;
+  double overhead_us_per_other_step = 0;
 };
 
 /// Closes what a killed run left open: its steps that had not started are recorded skipped,

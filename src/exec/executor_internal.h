@@ -1,6 +1,6 @@
 // Internal to src/exec: the executor's scheduler and its bookkeeping, shared by
 // executor.cc (what starts when, completions, events, the run) and executor_work.cc (what a
-// worker does with one step: journal it, run it, journal its result).
+// worker does with one step: journal it, run it, journal its result, hand it in).
 #pragma once
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -73,6 +74,7 @@ struct Completion {
   int64_t duration_ms = 0;
   int64_t worker_overhead_us = 0;
   int64_t journal_us = 0;  // of worker_overhead_us: in the store's journal writes
+  SteadyClock::time_point reported;  // when the worker handed it to the scheduler
 };
 
 struct Job {
@@ -83,6 +85,15 @@ struct Job {
   // may have reached the machine: a reset or an update accepted, its answer lost).
   enum class Guard { kNone, kInterrupted, kRetry };
   Guard guard = Guard::kNone;
+  // The start of the scheduler's round that started it: what the step waits for from then
+  // on (its intent's commit, a worker) is the executor's overhead.
+  SteadyClock::time_point dispatched;
+  // Journaled by the scheduler with the other steps it started together (one commit for
+  // all: Scheduler::JournalStarts), or why that failed; neither when the worker journals it
+  // (a step with a guard to check first, a destructive one).
+  int64_t step_id = 0;
+  std::optional<Error> start_error;
+  int64_t start_journal_us = 0;  // the scheduler's wait for that commit
 };
 
 class Scheduler {
@@ -101,7 +112,15 @@ class Scheduler {
                  const std::vector<state::StepRecord>& interrupted);
   void Emit(Event event);
   bool CanStart(const StepRun& s, int64_t now_ms) const;
-  void Dispatch();
+  // Picks the steps that may start now and marks them running. REQUIRES: mu_ held.
+  std::vector<Job> Select(SteadyClock::time_point round);
+  // Starts what may start now: Select, the intents' commit (JournalStarts, with `lock`
+  // released meanwhile), and the jobs handed to workers; the first to the caller through
+  // `mine` when given (a worker going on with it). REQUIRES: `lock` holds mu_.
+  void Dispatch(std::unique_lock<std::mutex>& lock, SteadyClock::time_point round,
+                std::optional<Job>* mine);
+  void JournalStarts(std::vector<Job>& jobs);
+  state::StepIntent IntentOf(const Job& job) const;
   void Handle(Completion c);
   void FailNode(int node_index, const std::string& error);
   void CheckBudget();
@@ -140,16 +159,20 @@ class Scheduler {
   std::vector<int> unavailable_;
   std::vector<int> budget_;
   RunSummary summary_;
-  int64_t scheduler_us_ = 0;
   int64_t worker_overhead_us_ = 0;
   int64_t journal_us_ = 0;
+  // Completions taken and their overhead, [0] of other steps, [1] of destructive ones.
+  int64_t handled_[2] = {0, 0};
+  int64_t handled_overhead_us_[2] = {0, 0};
 
-  // Worker side.
+  // Guards the bookkeeping above once the run has started (workers hand in completions and
+  // start steps under it; what Prepare set up and Work reads does not change) and the
+  // queue below.
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
+  std::condition_variable main_cv_;  // the run's thread: a retry to time, or nothing running
+  bool wake_main_ = false;
   std::deque<Job> jobs_;
-  std::deque<Completion> completions_;
   bool stop_workers_ = false;
   std::vector<std::thread> pool_;  // grows to the most steps ever running at once
 };

@@ -98,7 +98,7 @@ class NodeStateHooks final : public exec::EventSink {
 
   ApplyHookContext ctx_;
   exec::EventSink* inner_;
-  std::map<std::string, state::NodeState> states_;  // the executor's thread only
+  std::map<std::string, state::NodeState> states_;  // OnEvent only (never concurrent)
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Change> queue_;

@@ -1,6 +1,8 @@
 // The executor with a fake driver: order, journal, failures, retries, limits, the rolling
 // window (max_unavailable at every moment), the failure budget, interrupts and resume after
 // a crash.
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "exec/executor.h"
+#include "support/temp_dir.h"
 #include "fake_driver.h"
 #include "plan/plan_test_util.h"
 
@@ -129,6 +132,76 @@ TEST_CASE("apply takes new nodes to active, journals every step, and plan is the
   CHECK(h.events.names.front() == "run_started");
   CHECK(h.events.names.back() == "run_finished");
   CHECK(std::count(h.events.names.begin(), h.events.names.end(), "node_finished") == 6);
+}
+
+TEST_CASE("events reach the sink one at a time and in order while steps run on many threads",
+          "[exec]") {
+  Harness h(Site());
+  h.options.concurrency = 16;
+  h.driver.SetStepMillis(1);
+  h.events.hold_us = 200;
+  plan::Plan p = h.Plan();
+  RunSummary s = h.Apply(p);
+  CHECK(s.outcome == state::RunOutcome::kSucceeded);
+  CHECK_FALSE(h.events.overlapped.load());
+  // Each step starts before it finishes; each node finishes after its last step.
+  std::map<std::string, size_t> started, finished, node_done, node_last_step;
+  for (size_t i = 0; i < h.events.events.size(); ++i) {
+    const Event& e = h.events.events[i];
+    if (e.type == Event::Type::kStepStarted) started.emplace(e.step->id, i);
+    if (e.type == Event::Type::kStepFinished) {
+      finished[e.step->id] = i;
+      node_last_step[e.node] = i;
+    }
+    if (e.type == Event::Type::kNodeFinished) node_done[e.node] = i;
+  }
+  REQUIRE(finished.size() == static_cast<size_t>(p.summary.steps));
+  for (const auto& [id, at] : finished) {
+    INFO(id);
+    REQUIRE(started.count(id) == 1);
+    CHECK(started[id] < at);
+  }
+  REQUIRE(node_done.size() == 6);
+  for (const auto& [node, at] : node_done) CHECK(node_last_step[node] < at);
+}
+
+TEST_CASE("a step whose intent cannot be journaled fails its node alone; the others go on",
+          "[exec]") {
+  Harness h(Site());
+  racksmith::testing::TempDir dir;
+  const std::string path = dir.Join("state.db");
+  Result<std::unique_ptr<state::Store>> opened = state::OpenSqliteStore(path, h.clock);
+  REQUIRE(opened.ok());
+  h.store = std::move(*opened);
+  h.options.concurrency = 16;
+  // The disk refuses n03's first install intent (the steps of a round are journaled in one
+  // commit, each in a savepoint of its own).
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "CREATE TRIGGER refuse_n03 BEFORE INSERT ON steps "
+                       "WHEN NEW.node = 'n03' AND NEW.kind = 'install' "
+                       "BEGIN SELECT RAISE(ABORT, 'injected: no space left'); END",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  RunSummary s = h.Apply(h.Plan());
+  CHECK(s.outcome == state::RunOutcome::kFailed);
+  CHECK(s.nodes_failed == 1);
+  CHECK(s.nodes_done == 5);
+  CHECK(h.StateOf("n02") == state::NodeState::kActive);
+  std::string error;
+  for (const NodeOutcome& o : s.nodes) {
+    if (o.node == "n03") {
+      CHECK(o.kind == NodeOutcome::Kind::kFailed);
+      error = o.error;
+    }
+  }
+  CHECK(error.find("the journal could not be written") != std::string::npos);
+  CHECK(error.find("injected: no space left") != std::string::npos);
+  // Nothing of n03 ran past its last journaled step.
+  for (const std::string& ran : h.driver.Ran()) {
+    CHECK(ran.rfind("n03/install", 0) != 0);
+  }
 }
 
 TEST_CASE("a failing step puts its node in failed with the reason and the others go on",

@@ -3,6 +3,7 @@
 // once, and of how many nodes of each partition and rack were out of service at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -132,15 +133,24 @@ class FakeDriver : public StepDriver {
   int step_ms_ = 0;
 };
 
-/// Collects events (the executor calls it from one thread).
+/// Collects events (the executor calls it one event at a time, in order), and notes a call
+/// made while another was still in it.
 class EventLog : public EventSink {
  public:
   void OnEvent(const Event& e) override {
+    if (inside_.fetch_add(1) != 0) overlapped = true;
+    if (hold_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(hold_us));
     events.push_back(e);
     names.push_back(EventTypeName(e.type));
+    inside_.fetch_sub(1);
   }
   std::vector<Event> events;
   std::vector<std::string> names;
+  int hold_us = 0;  // how long each call stays in the sink (a slow terminal)
+  std::atomic<bool> overlapped{false};
+
+ private:
+  std::atomic<int> inside_{0};
 };
 
 }  // namespace racksmith::exec::testing

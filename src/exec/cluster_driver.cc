@@ -178,9 +178,7 @@ std::optional<StepOutcome> RefuseIfSlurmRunsJobs(StepRun& run, const std::string
     return run.FromError(n.error(), "Slurm, asked whether jobs run on the node before it " + what,
                          IsTransientSlurmError(n.error()));
   }
-  const bool busy = n->cpus_alloc > 0 || n->base_state == "ALLOCATED" ||
-                    n->base_state == "MIXED" || n->HasFlag("COMPLETING");
-  if (!busy) return std::nullopt;
+  if (!n->RunsJobs()) return std::nullopt;
   return run.Fail("Slurm still runs jobs on the node (" + Described(*n) + "): drain it before " +
                   "racksmith " + what + "; nothing was done");
 }

@@ -221,11 +221,16 @@ bool NodeInfo::HasFlag(std::string_view flag) const {
   return std::find(flags.begin(), flags.end(), flag) != flags.end();
 }
 
+bool NodeInfo::RunsJobs() const {
+  // COMPLETING: a job's epilog still runs on the node, which is not yet safe to reimage or
+  // power off.
+  return base_state == "ALLOCATED" || base_state == "MIXED" || HasFlag("COMPLETING") ||
+         cpus_alloc > 0;
+}
+
 bool NodeInfo::IsDrained() const {
-  // Slurm's IS_NODE_DRAINED is DRAIN without ALLOCATED/MIXED. We also wait for COMPLETING:
-  // a job's epilog still runs on the node, which is not yet safe to reimage or power off.
-  return HasFlag("DRAIN") && base_state != "ALLOCATED" && base_state != "MIXED" &&
-         !HasFlag("COMPLETING") && cpus_alloc == 0;
+  // Slurm's IS_NODE_DRAINED is DRAIN without ALLOCATED/MIXED; we also wait for COMPLETING.
+  return HasFlag("DRAIN") && !RunsJobs();
 }
 
 bool NodeInfo::IsInService() const {

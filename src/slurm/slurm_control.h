@@ -39,6 +39,9 @@ struct NodeInfo {
   std::map<std::string, std::string> fields;
 
   bool HasFlag(std::string_view flag) const;
+  /// Jobs run on it, or their epilog does: ALLOCATED or MIXED, CPUs allocated, or
+  /// COMPLETING. Not safe to reimage, erase or power off.
+  bool RunsJobs() const;
   /// DRAIN set and nothing running (jobs have left).
   bool IsDrained() const;
   /// Taking jobs: IDLE, ALLOCATED or MIXED without DRAIN, not DOWN, not NOT_RESPONDING.

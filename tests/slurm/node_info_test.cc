@@ -90,6 +90,7 @@ TEST_CASE("A node drained while running a job is draining, not drained", "[slurm
   CHECK(n.HasFlag("DRAIN"));
   CHECK(n.cpus_alloc == 1);
   CHECK_FALSE(n.IsDrained());
+  CHECK(n.RunsJobs());
   CHECK_FALSE(n.IsInService());
   CHECK(n.reason == "drain while busy");
   // A value with spaces that is not Reason runs until the next Key= word.
@@ -127,6 +128,16 @@ TEST_CASE("In service means IDLE, ALLOCATED or MIXED without DRAIN", "[slurm]") 
   // The epilog of the last job still runs: not yet drained.
   CHECK_FALSE(ParseOne("NodeName=n1 State=IDLE+COMPLETING+DRAIN").IsDrained());
   CHECK(ParseOne("NodeName=n1 State=DOWN+DRAIN").IsDrained());
+}
+
+TEST_CASE("Jobs run on a node while allocated, mixed, CPUs allocated or completing", "[slurm]") {
+  CHECK(ParseOne("NodeName=n1 State=ALLOCATED").RunsJobs());
+  CHECK(ParseOne("NodeName=n1 State=MIXED+DRAIN").RunsJobs());
+  CHECK(ParseOne("NodeName=n1 State=IDLE CPUAlloc=2").RunsJobs());
+  CHECK(ParseOne("NodeName=n1 State=IDLE+COMPLETING+DRAIN").RunsJobs());
+  CHECK_FALSE(ParseOne("NodeName=n1 State=IDLE").RunsJobs());
+  CHECK_FALSE(ParseOne("NodeName=n1 State=DOWN+DRAIN").RunsJobs());
+  CHECK_FALSE(ParseOne(Capture("show-node-o-unknown-drain.txt")).RunsJobs());
 }
 
 TEST_CASE("A reason runs to its [user@time] stamp even with Key=value words in it", "[slurm]") {

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "base/text.h"
 #include "cli/bmc_cmd.h"
 #include "exec/cluster_driver_redfish.h"
 #include "hostlist/hostlist.h"
@@ -62,6 +63,11 @@ bool ResolveBmcNodes(const CliContext& ctx, const BmcFlags& f, std::vector<BmcNo
   };
   if (!f.bmc_url.empty()) {
     if (!f.selection.empty()) return usage("give either a node selection or --bmc, not both");
+    if (UserInfoOf(f.bmc_url)) {
+      return usage(
+          "--bmc: credentials in the address are not accepted (not shown: they would end up "
+          "in output and logs); give --user and --password-env");
+    }
     BmcNode n;
     n.target.url = f.bmc_url;
     n.name = HostOf(f.bmc_url);

@@ -197,8 +197,12 @@ bool ReadSecret(const Tree& value, std::string_view key, SecretRef* out, Diag& d
   if (e.key == "env") {
     for (char c : e.value.text) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
-        diag.Add(e.value.loc, "expected an environment variable name ([A-Za-z0-9_]), found " +
-                                  Describe(e.value));
+        // Not echoed either: a secret written where its variable's name belongs is a
+        // mistake made with the secret itself.
+        diag.Add(e.value.loc, "expected an environment variable name ([A-Za-z0-9_]) for '" +
+                                  std::string(key) +
+                                  "', found a value that is not one (not shown: it may be the "
+                                  "secret itself)");
         return false;
       }
     }

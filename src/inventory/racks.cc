@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/text.h"
 #include "hostlist/hostlist.h"
 #include "inventory/loader.h"
 
@@ -204,6 +205,17 @@ void Loader::ReadEntry(const Tree& e, size_t rack_index, const std::string& rack
     if (Zip(*bmc_address, "bmc", n, shared, &bmcs)) {
       draft.origins["bmc.address"] = diag_.ToSourceLoc(bmc_address->loc);
       for (const std::string& b : bmcs) {
+        // A libvirt URI names its SSH user (qemu+ssh://root@host/system); a password is
+        // never accepted in an address, nor any user for a BMC (bmc.username is).
+        const std::optional<std::string_view> userinfo = UserInfoOf(b);
+        if (userinfo && (!shared || userinfo->find(':') != std::string_view::npos)) {
+          diag_.Add(bmc_address->loc,
+                    "expected a BMC address without credentials (user[:password]@), found "
+                    "one with them (not shown); write bmc.username and bmc.password "
+                    "({env: VARIABLE} or {file: PATH}) instead");
+          ok = false;
+          break;
+        }
         if (b.find_first_of(" \t") != std::string::npos) {
           diag_.Add(bmc_address->loc,
                     "expected a BMC address (host, host:port or URL), found \"" + b + "\"");

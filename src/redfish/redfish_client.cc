@@ -166,6 +166,15 @@ HttpRequest RedfishClient::MakeRequest(const std::string& method, const std::str
   return r;
 }
 
+std::string RedfishClient::Scrub(std::string text) const {
+  const std::string& secret = target_.password;
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
+    text.replace(at, secret.size(), "***");
+  }
+  return text;
+}
+
 Error RedfishClient::HttpError(const std::string& method, const std::string& path,
                                const HttpResponse& response) const {
   std::string msg =
@@ -174,7 +183,9 @@ Error RedfishClient::HttpError(const std::string& method, const std::string& pat
   if (!reason.empty()) msg += " " + reason;
   Json body = Json::parse(response.body, nullptr, false);
   std::string detail = body.is_discarded() ? std::string() : DescribeRedfishError(body);
-  if (!detail.empty()) msg += ": " + detail;
+  // A BMC may quote the values it refused (Base.PropertyValueFormatError's MessageArgs), a
+  // session login's password among them: it never travels on in an error.
+  if (!detail.empty()) msg += ": " + Scrub(detail);
   if (response.status == 401) {
     bool basic;
     {
@@ -244,19 +255,7 @@ Status RedfishClient::Login(const Json& root) {
     return Error(ErrorCode::kRefused, endpoint_ + ": login as '" + target_.username +
                                           "' refused (POST " + sessions + ": HTTP " +
                                           std::to_string(status) + ")");
-  if (status < 200 || status >= 300) {
-    // A BMC may quote the values it refused (Base.PropertyValueFormatError's MessageArgs):
-    // the password must not travel on in the error.
-    Error e = HttpError("POST", sessions, *resp);
-    std::string text = e.message();
-    if (!target_.password.empty()) {
-      for (size_t at = text.find(target_.password); at != std::string::npos;
-           at = text.find(target_.password, at + 3)) {
-        text.replace(at, target_.password.size(), "***");
-      }
-    }
-    return Error(e.code(), text);
-  }
+  if (status < 200 || status >= 300) return HttpError("POST", sessions, *resp);
   std::string token = resp->Header("x-auth-token");
   if (token.empty())
     return Error(ErrorCode::kUnsupported, endpoint_ + ": POST " + sessions + " answered HTTP " +
@@ -326,13 +325,15 @@ Result<Json> RedfishClient::ParseBody(const std::string& method, const std::stri
         ErrorCode::kUnsupported,
         endpoint_ + ": " + method + " " + path + ": expected a JSON object, found " +
             (type.empty() ? std::string("no Content-Type") : "Content-Type " + type) +
-            (r.body.empty() ? std::string(" and an empty body") : ": '" + Snippet(r.body) + "'"));
+            (r.body.empty() ? std::string(" and an empty body")
+                            : ": '" + Snippet(Scrub(r.body)) + "'"));
   }
   if (IsErrorOnlyBody(j)) {
     // Some captures and BMCs send an error object with HTTP 200.
     return Error(ErrorCode::kNotFound, endpoint_ + ": " + method + " " + path + ": HTTP " +
                                            std::to_string(r.status) +
-                                           " with an error body: " + DescribeRedfishError(j));
+                                           " with an error body: " +
+                                           Scrub(DescribeRedfishError(j)));
   }
   // Writers need the ETag for If-Match; keep the header's where the body has none.
   std::string etag = r.Header("etag");

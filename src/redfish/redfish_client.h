@@ -96,6 +96,8 @@ class RedfishClient : public ResourceReader {
   Result<HttpResponse> Send(HttpRequest request, bool allow_relogin);
   Result<Json> ParseBody(const std::string& method, const std::string& path,
                          const Result<HttpResponse>& response);
+  // `text` with every occurrence of the BMC password replaced by "***".
+  std::string Scrub(std::string text) const;
   Error HttpError(const std::string& method, const std::string& path,
                   const HttpResponse& response) const;
   std::string Url(const std::string& path) const;

@@ -195,9 +195,28 @@ TEST_CASE("Secrets are accepted only as {env: NAME} or {file: PATH}", "[inventor
   CHECK(out.inventory.nodes[0].bmc.password.ToString() == "{file: /etc/rs/pw}");
   CHECK(out.inventory.nodes[0].ssh.key.ToString() == "{env: SSH_KEY}");
   CHECK(OneError("site: v\ndefaults: {bmc: {password: {env: \"BAD NAME\"}}}\n", "2:34",
-                 "expected an environment variable name"));
+                 "expected an environment variable name ([A-Za-z0-9_]) for 'bmc.password', found a "
+                 "value that is not one (not shown: it may be the secret itself)"));
+  // The password written where its variable's name belongs is never echoed.
+  std::vector<std::string> leaked =
+      Errors("site: v\ndefaults: {bmc: {password: {env: \"hunter2!\"}}}\n");
+  REQUIRE(leaked.size() == 1);
+  CHECK(leaked[0].find("hunter2") == std::string::npos);
   CHECK(OneError("site: v\ndefaults: {bmc: {password: {vault: x}}}\n", "2:28",
                  "expected a secret reference {env: VARIABLE} or {file: PATH}"));
+}
+
+TEST_CASE("A BMC address with credentials in it is an error that does not show them",
+          "[inventory]") {
+  const std::string head =
+      "site: v\ndefaults: {bmc: {username: admin, password: {env: PW}}}\n"
+      "racks: [{name: r, nodes: [{name: n1, ip: 10.0.0.1, bmc: ";
+  std::vector<std::string> errors = Errors(head + "\"https://admin:hunter2@10.9.0.1\"}]}]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("expected a BMC address without credentials") != std::string::npos);
+  CHECK(errors[0].find("hunter2") == std::string::npos);
+  CHECK(Errors(head + "\"admin@10.9.0.1\"}]}]\n").size() == 1);
+  CHECK(Errors(head + "\"https://10.9.0.1:8443\"}]}]\n").empty());
 }
 
 TEST_CASE("A redfish BMC address without a password reference is an error", "[inventory]") {

@@ -187,6 +187,15 @@ TEST_CASE("Changing commands need an explicit selection", "[redfish]") {
   CHECK_THAT(r.err, Catch::Contains("name the nodes"));
 }
 
+TEST_CASE("a --bmc address with credentials in it is refused without showing them",
+          "[redfish]") {
+  auto r = RunCli({"bmc", "power", "status", "--bmc", "https://admin:hunter2@127.0.0.1:1"},
+                  WithPassword());
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--bmc: credentials in the address are not accepted"));
+  CHECK_THAT(r.err + r.out, !Catch::Contains("hunter2"));
+}
+
 TEST_CASE("bmc power off --yes shuts the node down and reports the new state", "[redfish]") {
   Rack rack;
   auto r = RunCli({"bmc", "power", "off", "n1", "--yes", "-i", rack.inventory}, WithPassword());

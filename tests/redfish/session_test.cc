@@ -166,5 +166,25 @@ TEST_CASE("A BMC that quotes the refused password in its error does not get it s
   CHECK_THAT(power.error().message(), !Catch::Contains("Wrong-Pa55word!"));
 }
 
+TEST_CASE("A BMC error that quotes the password after login does not get it shown either",
+          "[redfish]") {
+  MockupServer server(Tree("mockups/public-rackmount1"));
+  auto target = TargetFor(server);
+  target.system_id = "437XR1138R2";
+  // An error object in place of the system (sent with HTTP 200, as some BMCs do) whose
+  // message repeats the session's password.
+  server.SetResource("/redfish/v1/Systems/437XR1138R2",
+                     {{"error",
+                       {{"code", "Base.1.8.GeneralError"},
+                        {"message", "internal error for user admin/" + target.password}}}});
+  redfish::RedfishFleet fleet(FastFleet());
+  auto power = fleet.Connect(target)->GetPowerState();
+  REQUIRE_FALSE(power.ok());
+  INFO(power.error().message());
+  CHECK_THAT(power.error().message(),
+             Catch::Contains("with an error body") && Catch::Contains("admin/***"));
+  CHECK_THAT(power.error().message(), !Catch::Contains(target.password));
+}
+
 }  // namespace
 }  // namespace racksmith::testing

@@ -104,15 +104,20 @@ Result<std::string> FirmwareVersion(bmc::Bmc& b, const std::string& key) {
 }  // namespace
 
 
-int64_t LastStartOfStep(StepRun& run) {
-  if (run.ctx.store == nullptr) return 0;
+std::optional<state::StepRecord> LastStepLikeThis(StepRun& run) {
+  if (run.ctx.store == nullptr) return std::nullopt;
   Result<std::vector<state::StepRecord>> steps = run.ctx.store->StepsOfNode(run.node.name);
-  if (!steps.ok()) return 0;
+  if (!steps.ok()) return std::nullopt;
   const std::string kind = plan::StepKindName(run.step.kind);
   for (auto it = steps->rbegin(); it != steps->rend(); ++it) {
-    if (it->kind == kind && it->component == run.step.component) return it->started_at;
+    if (it->kind == kind && it->component == run.step.component) return std::move(*it);
   }
-  return 0;
+  return std::nullopt;
+}
+
+int64_t LastStartOfStep(StepRun& run) {
+  std::optional<state::StepRecord> last = LastStepLikeThis(run);
+  return last ? last->started_at : 0;
 }
 
 // ---- live facts ------------------------------------------------------------------------------

@@ -245,7 +245,20 @@ GuardResult GuardBurnin(StepRun& run) {
   if (run.ctx.store == nullptr) return {GuardVerdict::kUnknown, "no state store"};
   Result<std::vector<state::BurninResult>> results = run.ctx.store->BurninResults(run.node.name);
   if (!results.ok()) return {GuardVerdict::kUnknown, results.error().message()};
-  int64_t since = LastStartOfStep(run);
+  std::optional<state::StepRecord> last = LastStepLikeThis(run);
+  const int64_t since = last ? last->started_at : 0;
+  if (last) {
+    // A pass of the burn-in the inventory asked for then is no pass of the one it asks
+    // for now (another profile, other thresholds: another hash).
+    nlohmann::json intent = nlohmann::json::parse(last->intent_json, nullptr, false);
+    const std::string was = intent.is_object() ? intent.value("hash", "") : "";
+    if (!run.step.hash.empty() && was != run.step.hash) {
+      return {GuardVerdict::kNotDone,
+              "the burn-in in flight was for other settings (hash " +
+                  (was.empty() ? std::string("none") : was.substr(0, 12)) + ", now " +
+                  run.step.hash.substr(0, 12) + "): it runs again"};
+    }
+  }
   if (results->empty() || since == 0 || results->back().at < since) {
     return {GuardVerdict::kNotDone, "no burn-in result recorded since the step started"};
   }

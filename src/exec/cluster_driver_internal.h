@@ -138,8 +138,11 @@ StepOutcome RunPowerOff(StepRun& run);
 GuardResult GuardDiscover(StepRun& run);
 GuardResult GuardFirmware(StepRun& run);
 GuardResult GuardPowerOff(StepRun& run);
-/// The journal's most recent start of a step like this one (same node, kind, component),
-/// in Unix ms; 0 when none. Guards accept evidence recorded since.
+/// The journal's most recent step like this one (same node, kind, component): the one a
+/// stopped run left in flight, when a guard is checked. Guards accept evidence recorded
+/// since it started.
+std::optional<state::StepRecord> LastStepLikeThis(StepRun& run);
+/// Its start, in Unix ms; 0 when none.
 int64_t LastStartOfStep(StepRun& run);
 
 // ---- Node steps over SSH (cluster_driver_node.cc) -----------------------------------------

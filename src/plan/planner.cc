@@ -51,7 +51,8 @@ const char* GuardOf(StepKind kind) {
     case StepKind::kMount:
       return "the rendered files on the node hold this hash";
     case StepKind::kBurnin:
-      return "a burn-in result recorded during this run passed";
+      return "the burn-in in flight had this hash and a result recorded since it started "
+             "passed";
     case StepKind::kAdmit:
       return "Slurm reports the node idle, mixed or allocated (not drained)";
     case StepKind::kErase:
@@ -202,9 +203,11 @@ class NodePlanner {
       // the operator as any failed node does.
       out_.action = NodeAction::kHeld;
       std::string why = snap_->node.reason.empty() ? "no reason recorded" : snap_->node.reason;
-      out_.notes.push_back("failed (" + why +
-                           "); retiring it erases its disks: check the node, then plan with "
-                           "--retry-failed");
+      const bool erased = snap_->erased_by_step > 0;
+      out_.notes.push_back("failed (" + why + "); retiring it " +
+                           (erased ? "powers it off (its disks are erased already)"
+                                   : "erases its disks") +
+                           ": check the node, then plan with --retry-failed");
       return false;
     }
     out_.action = NodeAction::kRetire;
@@ -214,16 +217,26 @@ class NodePlanner {
       AddDrain(NodeState::kRetiring, WithOrigin("retired in the inventory", origin));
       rolled = Is(NodeState::kActive);
     }
-    if (!policy_.confirm_erase) {
+    // Erased already in this retirement (it stopped after the erase: a power-off that
+    // failed, a kill) and not imaged since: its disks are not erased again (nor could they
+    // be, with the OS gone); it is powered off and recorded retired.
+    const bool erased = snap_ != nullptr && snap_->erased_by_step > 0;
+    if (erased) {
+      out_.notes.push_back("disks erased already (step " + std::to_string(snap_->erased_by_step) +
+                           "); not erased again");
+    } else if (!policy_.confirm_erase) {
       out_.notes.push_back("held in retiring: erasing its disks needs --confirm-erase");
       if (out_.steps.empty()) out_.action = NodeAction::kHeld;
       return rolled;
+    } else {
+      Step& erase = dag_.Chain(StepKind::kErase);
+      erase.reason =
+          WithOrigin("erase the disks: retired in the inventory, erase confirmed", origin);
+      erase.on_start = NodeState::kRetiring;
     }
-    Step& erase = dag_.Chain(StepKind::kErase);
-    erase.reason = WithOrigin("erase the disks: retired in the inventory, erase confirmed", origin);
-    erase.on_start = NodeState::kRetiring;
     Step& off = dag_.Chain(StepKind::kPowerOff);
     off.reason = "power off for retirement";
+    if (erased) off.on_start = NodeState::kRetiring;
     Step& rec = dag_.Chain(StepKind::kRetire);
     rec.reason = WithOrigin("record the node retired", origin);
     rec.on_success = NodeState::kRetired;

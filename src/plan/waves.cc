@@ -70,11 +70,16 @@ struct Groups {
 void AssignWaves(const inventory::Inventory& inventory,
                  const std::unordered_map<std::string_view, const state::NodeSnapshot*>& by_name,
                  const Policy& policy, const std::vector<bool>& rolled, Plan& plan) {
-  if (std::none_of(rolled.begin(), rolled.end(), [](bool r) { return r; })) return;
   std::unordered_set<std::string_view> returning;
   for (const NodePlan& np : plan.nodes) {
     auto it = by_name.find(np.node);
     if (Returning(np, it == by_name.end() ? nullptr : it->second)) returning.insert(np.node);
+  }
+  // Returning nodes get their groups even when nothing else rolls: the executor counts them
+  // until they are back, and their intents say "rolling", so that a run stopped in the
+  // middle of their change leaves them counted out of service by the next plan.
+  if (returning.empty() && std::none_of(rolled.begin(), rolled.end(), [](bool r) { return r; })) {
+    return;
   }
   // A quarantine is not limited (a node whose hardware is wrong leaves at once), but the node
   // is out of service from then on: it uses up its groups' budget like a node already out,
@@ -134,6 +139,11 @@ void AssignWaves(const inventory::Inventory& inventory,
   }
   std::vector<int> wave_of(plan.nodes.size(), -1);  // 0-based, before renumbering
   std::vector<bool> listed(n, false);
+  for (const NodePlan& np : plan.nodes) {
+    if (returning.count(np.node) == 0) continue;
+    g.Of(np.rack, np.partitions, ids);
+    for (int id : ids) listed[id] = true;
+  }
   for (size_t i = 0; i < plan.nodes.size(); ++i) {
     if (!rolled[i]) continue;
     NodePlan& np = plan.nodes[i];

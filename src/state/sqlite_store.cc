@@ -395,6 +395,23 @@ Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
     auto it = index.find(step.node);
     if (it != index.end()) snapshots[it->second].last_step = std::move(step);
   }
+  // A retirement that stopped after its erase (a power-off that failed, a kill) must not
+  // plan the erase again. Any image step since, even a failed one, may have written to the
+  // disks: then they are erased again. Two lookups per retiring or failed node.
+  Result<Statement> erased = db_.Prepare(
+      "SELECT name, erased FROM (SELECT name, "
+      "(SELECT max(id) FROM steps WHERE node = nodes.name AND kind = 'erase' "
+      "AND status = 'succeeded') AS erased, "
+      "(SELECT max(id) FROM steps WHERE node = nodes.name AND kind = 'image') AS imaged "
+      "FROM nodes WHERE state IN ('retiring', 'failed')) "
+      "WHERE erased IS NOT NULL AND (imaged IS NULL OR imaged < erased)");
+  if (!erased.ok()) return erased.error();
+  read = ForEachRow(*erased, [&] {
+    auto it = index.find(erased->Text(0));
+    if (it != index.end()) snapshots[it->second].erased_by_step = erased->Int(1);
+    return Status::Ok();
+  });
+  if (!read.ok()) return read.error();
   if (Status s = tx.Commit(); !s.ok()) return s.error();
   return snapshots;
 }

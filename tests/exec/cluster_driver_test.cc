@@ -644,6 +644,29 @@ TEST_CASE("burn-in passes a healthy node and names the missing GPU or the failed
   results = lab.store().BurninResults(lab.name());
   REQUIRE(results->size() == 3);
   CHECK_FALSE(results->back().passed);
+
+  // The guard of a burn-in a stopped run left in flight: a pass recorded since it started
+  // is done, unless that burn-in was for other settings (another hash) than this one.
+  REQUIRE(lab.Lab({"fault", lab.name(), "clear"}).exit_code == 0);
+  REQUIRE(lab.store().EnsureNodes({lab.name()}, state::NodeState::kNew).ok());
+  Result<int64_t> run = lab.store().BeginRun({"racksmith apply", "tester", "host", 1});
+  REQUIRE(run.ok());
+  plan::Step step = burnin;
+  step.hash = "0123456789abcdef0123";
+  auto in_flight = [&](const std::string& hash) {
+    state::StepIntent intent{*run, lab.name(), "burnin", step.component,
+                             "{\"hash\":\"" + hash + "\"}", 1};
+    REQUIRE(lab.store().StartStep(intent, std::nullopt, state::Store::Sync::kCrashSafe).ok());
+    REQUIRE_SUCCEEDED(lab.Run(step));  // the killed run's burn-in got as far as its result
+  };
+  in_flight(step.hash);
+  CHECK(lab.Guard(step) == GuardVerdict::kDone);
+  in_flight("fedcba9876543210fedc");
+  GuardResult other = lab.Driver().CheckGuard(step, lab.Ctx());
+  CHECK(other.verdict == GuardVerdict::kNotDone);
+  CHECK(other.evidence ==
+        "the burn-in in flight was for other settings (hash fedcba987654, now 0123456789ab): "
+        "it runs again");
 }
 
 TEST_CASE("firmware is flashed and power_off turns the node off through its BMC", "[exec][lab]") {

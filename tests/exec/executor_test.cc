@@ -794,5 +794,52 @@ TEST_CASE("retirement erases, powers off and forgets the node's components", "[e
   CHECK(h.Plan(policy).summary.steps == 0);
 }
 
+TEST_CASE("a retirement whose power-off fails after the erase does not erase again", "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  std::string yaml = Site();
+  yaml.replace(yaml.find("{name: \"n[05-06]\""), 17, "{name: \"n[05-06]\", state: retired");
+  h.inv = MustLoad(yaml);
+  plan::Policy policy = Permissive();
+  policy.confirm_erase = true;
+  h.driver.Script("n05/power_off", {StepOutcome::Failed("BMC answered 500 to the reset")});
+  RunSummary first = h.Apply(h.Plan(policy));
+  CHECK(first.nodes_failed == 1);
+  CHECK(h.StateOf("n05") == state::NodeState::kFailed);
+
+  plan::Plan held = h.Plan(policy);
+  const plan::NodePlan* np = nullptr;
+  for (const plan::NodePlan& n : held.nodes) {
+    if (n.node == "n05") np = &n;
+  }
+  REQUIRE(np != nullptr);
+  CHECK(np->steps.empty());
+  REQUIRE(np->notes.size() == 1);
+  CHECK(np->notes[0].find("retiring it powers it off (its disks are erased already)") !=
+        std::string::npos);
+
+  policy.retry_failed = true;
+  plan::Plan retry = h.Plan(policy);
+  for (const plan::NodePlan& n : retry.nodes) {
+    if (n.node != "n05") continue;
+    std::vector<std::string> kinds;
+    for (const plan::Step& st : n.steps) kinds.push_back(plan::StepKindName(st.kind));
+    CHECK(kinds == std::vector<std::string>{"power_off", "retire"});
+    REQUIRE_FALSE(n.notes.empty());
+    CHECK(n.notes[0].rfind("disks erased already (step ", 0) == 0);
+  }
+  const std::vector<std::string> ran_before = h.driver.Ran();
+  const size_t erased_before =
+      std::count(ran_before.begin(), ran_before.end(), std::string("n05/erase"));
+  CHECK(erased_before == 1);
+  RunSummary second = h.Apply(retry);
+  CHECK(second.nodes_done == 1);
+  CHECK(h.StateOf("n05") == state::NodeState::kRetired);
+  std::vector<std::string> ran = h.driver.Ran();
+  CHECK(static_cast<size_t>(std::count(ran.begin(), ran.end(), std::string("n05/erase"))) ==
+        erased_before);
+  CHECK(h.Plan(policy).summary.steps == 0);
+}
+
 }  // namespace
 }  // namespace racksmith::exec

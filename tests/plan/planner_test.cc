@@ -229,14 +229,26 @@ TEST_CASE("a component the inventory no longer lists is removed", "[plan]") {
   CHECK(np->steps[1].reason == "nccl 2.21.5 -> none: no longer in the inventory");
 }
 
-TEST_CASE("a node the inventory retires is drained and held without erase confirmation",
-          "[plan]") {
+// A converged cluster whose inventory retires n[09-12]; erase confirmed unless a test says.
+struct RetireFixture {
   FakeClock clock;
-  auto store = MustOpenMemory(clock);
-  SeedConverged(*store, MustLoad(Site()));
+  std::unique_ptr<state::Store> store = MustOpenMemory(clock);
   inventory::Inventory inv = MustLoad(ReplaceAll(
       Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
-  Plan plan = BuildPlan(inv, MustObserve(*store), Permissive());
+  Policy policy = Permissive();
+
+  RetireFixture() {
+    SeedConverged(*store, MustLoad(Site()));
+    policy.confirm_erase = true;
+  }
+  Plan Build() { return BuildPlan(inv, MustObserve(*store), policy); }
+};
+
+TEST_CASE("a node the inventory retires is drained and held without erase confirmation",
+          "[plan]") {
+  RetireFixture f;
+  f.policy.confirm_erase = false;
+  Plan plan = f.Build();
   const NodePlan* np = Find(plan, "n10");
   CHECK(np->action == NodeAction::kRetire);
   CHECK(StepNames(*np) == std::vector<std::string>{"drain"});
@@ -250,14 +262,8 @@ TEST_CASE("a node the inventory retires is drained and held without erase confir
 
 TEST_CASE("a retired node with erase confirmed is erased, powered off and recorded retired",
           "[plan]") {
-  FakeClock clock;
-  auto store = MustOpenMemory(clock);
-  SeedConverged(*store, MustLoad(Site()));
-  inventory::Inventory inv = MustLoad(ReplaceAll(
-      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
-  Policy policy = Permissive();
-  policy.confirm_erase = true;
-  Plan plan = BuildPlan(inv, MustObserve(*store), policy);
+  RetireFixture f;
+  Plan plan = f.Build();
   const NodePlan* np = Find(plan, "n10");
   CHECK(StepNames(*np) == std::vector<std::string>{"drain", "erase", "power_off", "retire"});
   CHECK(np->steps[1].destructive);
@@ -265,24 +271,18 @@ TEST_CASE("a retired node with erase confirmed is erased, powered off and record
   CHECK(np->steps[3].on_success == NodeState::kRetired);
   CHECK(plan.summary.retire == 4);
   CHECK(Find(plan, "n01")->steps.empty());
-  SimulateApply(*store, inv, plan);
-  CHECK(store->GetNode("n10")->state == state::NodeState::kRetired);
-  CHECK(BuildPlan(inv, MustObserve(*store), policy).summary.steps == 0);
+  SimulateApply(*f.store, f.inv, plan);
+  CHECK(f.store->GetNode("n10")->state == state::NodeState::kRetired);
+  CHECK(f.Build().summary.steps == 0);
 }
 
 TEST_CASE("a failed node the inventory retires waits for --retry-failed before its erase",
           "[plan]") {
-  FakeClock clock;
-  auto store = MustOpenMemory(clock);
-  SeedConverged(*store, MustLoad(Site()));
+  RetireFixture f;
   // Failed, e.g. by an erase whose guard could not tell whether it finished.
-  PLAN_REQUIRE_OK(store->SetNodeState("n10", state::NodeState::kFailed,
-                                      "n10/erase was in flight when the last run stopped", 0));
-  inventory::Inventory inv = MustLoad(ReplaceAll(
-      Site(), "ip: \"10.1.0.[9-12]\"}", "ip: \"10.1.0.[9-12]\", state: retired}"));
-  Policy policy = Permissive();
-  policy.confirm_erase = true;
-  Plan held = BuildPlan(inv, MustObserve(*store), policy);
+  PLAN_REQUIRE_OK(f.store->SetNodeState("n10", state::NodeState::kFailed,
+                                        "n10/erase was in flight when the last run stopped", 0));
+  Plan held = f.Build();
   const NodePlan* np = Find(held, "n10");
   CHECK(np->action == NodeAction::kHeld);
   CHECK(np->steps.empty());
@@ -291,9 +291,42 @@ TEST_CASE("a failed node the inventory retires waits for --retry-failed before i
                          "it erases its disks: check the node, then plan with --retry-failed"});
   CHECK(StepNames(*Find(held, "n09")) ==
         std::vector<std::string>{"drain", "erase", "power_off", "retire"});
-  policy.retry_failed = true;
-  Plan retry = BuildPlan(inv, MustObserve(*store), policy);
+  f.policy.retry_failed = true;
+  Plan retry = f.Build();
   CHECK(StepNames(*Find(retry, "n10")) ==
+        std::vector<std::string>{"erase", "power_off", "retire"});
+}
+
+TEST_CASE("an erase is planned again only when an image step ran after its last one",
+          "[plan]") {
+  RetireFixture f;
+  f.policy.retry_failed = true;
+  Result<int64_t> run = f.store->BeginRun({"racksmith apply", "ops", "ctl", 1});
+  PLAN_REQUIRE_OK(run);
+  auto journal = [&](const std::string& kind, state::StepStatus status) {
+    Result<int64_t> id = f.store->StartStep({*run, "n10", kind, "", "{}", 1}, std::nullopt,
+                                            state::Store::Sync::kCrashSafe);
+    PLAN_REQUIRE_OK(id);
+    PLAN_REQUIRE_OK(f.store->FinishStep(*id, {status, "", "", std::nullopt}, std::nullopt, false,
+                                        state::Store::Sync::kCrashSafe));
+    return *id;
+  };
+  journal("erase", state::StepStatus::kSucceeded);
+  const int64_t erase = journal("erase", state::StepStatus::kSucceeded);
+  journal("power_off", state::StepStatus::kFailed);
+  PLAN_REQUIRE_OK(f.store->SetNodeState("n10", state::NodeState::kFailed, "power_off failed", 0));
+  Plan plan = f.Build();
+  CHECK(StepNames(*Find(plan, "n10")) == std::vector<std::string>{"power_off", "retire"});
+  CHECK(Find(plan, "n10")->notes ==
+        std::vector<std::string>{"disks erased already (step " + std::to_string(erase) +
+                                 "); not erased again"});
+  CHECK(Find(plan, "n10")->steps[0].on_start == NodeState::kRetiring);
+  // A failed erase after it does not undo it; an image since does, even a failed one (it
+  // may have written to the disks).
+  journal("erase", state::StepStatus::kFailed);
+  CHECK(StepNames(*Find(f.Build(), "n10")) == std::vector<std::string>{"power_off", "retire"});
+  journal("image", state::StepStatus::kFailed);
+  CHECK(StepNames(*Find(f.Build(), "n10")) ==
         std::vector<std::string>{"erase", "power_off", "retire"});
 }
 
@@ -426,6 +459,26 @@ TEST_CASE(
   CHECK(Find(plan, "n02")->wave == 2);
   CHECK(Find(plan, "n09")->wave == 1);
   CHECK(Find(plan, "n02")->action == NodeAction::kChange);
+}
+
+TEST_CASE("a returning node keeps its groups when nothing else rolls", "[plan]") {
+  FakeClock clock;
+  auto store = MustOpenMemory(clock);
+  SeedConverged(*store, MustLoad(Site()));
+  // A killed run had drained n01 for a change that is done; nothing else changes.
+  PLAN_REQUIRE_OK(store->SetNodeState("n01", state::NodeState::kMaintenance, "upgrade", 0));
+  Plan plan = BuildPlan(MustLoad(Site()), MustObserve(*store), Policy{});
+  const NodePlan* n01 = Find(plan, "n01");
+  REQUIRE_FALSE(n01->steps.empty());
+  CHECK(n01->returning);
+  CHECK(n01->wave == 0);
+  REQUIRE(n01->rolling_groups.size() == 2);
+  CHECK(plan.rolling_groups.at(n01->rolling_groups[0]).name == "partition gpu");
+  CHECK(plan.rolling_groups.at(n01->rolling_groups[1]).name == "rack r01");
+  CHECK(plan.rolling_groups.at(n01->rolling_groups[1]).returning == 1);
+  for (const NodePlan& np : plan.nodes) {
+    if (np.node != "n01") CHECK(np.steps.empty());
+  }
 }
 
 TEST_CASE(

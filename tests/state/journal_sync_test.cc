@@ -69,7 +69,13 @@ int Close(sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); }
 int Read(sqlite3_file* f, void* p, int n, sqlite3_int64 off) {
   return Real(f)->pMethods->xRead(Real(f), p, n, off);
 }
+// A full disk for the WAL: its writes fail with this code while it is not SQLITE_OK.
+std::atomic<int> g_wal_write_error{SQLITE_OK};
+
 int Write(sqlite3_file* f, const void* p, int n, sqlite3_int64 off) {
+  if (reinterpret_cast<CountingFile*>(f)->wal && g_wal_write_error.load() != SQLITE_OK) {
+    return g_wal_write_error.load();
+  }
   int rc = Real(f)->pMethods->xWrite(Real(f), p, n, off);
   if (rc == SQLITE_OK && reinterpret_cast<CountingFile*>(f)->wal) NoteWalWrite(p, n);
   return rc;
@@ -294,6 +300,59 @@ TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread
   Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n01");
   RS_REQUIRE_OK(steps);
   CHECK(steps->size() == 100);
+}
+
+TEST_CASE("a journal commit the disk refuses fails its writes and leaves the store whole",
+          "[state]") {
+  SyncFixture f;
+  StepIntent intent{f.run, "n01", "install", "nvidia_driver", "{}", 1};
+  Result<int64_t> first = f.store->StartStep(intent, std::nullopt, Store::Sync::kCrashSafe);
+  RS_REQUIRE_OK(first);
+  StepResult ok;
+  ok.component = ComponentRecord{"", "nvidia_driver", "560.35.03", "h1"};
+
+  SECTION("a waited-for write is told, and nothing of it is kept") {
+    g_wal_write_error = SQLITE_FULL;
+    Result<int64_t> refused = f.store->StartStep(intent, std::nullopt, Store::Sync::kPowerSafe);
+    Status finish = f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kCrashSafe);
+    g_wal_write_error = SQLITE_OK;
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == ErrorCode::kIo);
+    CHECK_THAT(refused.error().message(), Catch::Contains("full"));
+    REQUIRE_FALSE(finish.ok());
+    // The disk has room again: the store goes on from what it had committed.
+    Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n01");
+    RS_REQUIRE_OK(steps);
+    REQUIRE(steps->size() == 1);
+    CHECK(steps->front().status == StepStatus::kRunning);
+    CHECK(f.store->Components("n01")->empty());
+    RS_REQUIRE_OK(f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kCrashSafe));
+  }
+  SECTION("a deferred result is lost loudly: every later journal write fails with its error") {
+    g_wal_write_error = SQLITE_IOERR_WRITE;
+    RS_REQUIRE_OK(f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kDeferred));
+    Status flushed = f.store->FlushJournal();
+    g_wal_write_error = SQLITE_OK;
+    REQUIRE_FALSE(flushed.ok());
+    CHECK(flushed.error().code() == ErrorCode::kIo);
+    // The node's next step must not start with its last one unrecorded.
+    Result<int64_t> next = f.store->StartStep(intent, std::nullopt, Store::Sync::kCrashSafe);
+    REQUIRE_FALSE(next.ok());
+    CHECK(next.error().message() == flushed.error().message());
+    Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n01");
+    RS_REQUIRE_OK(steps);
+    REQUIRE(steps->size() == 1);
+    CHECK(steps->front().status == StepStatus::kRunning);  // in flight: its guard decides
+  }
+  // Either way the file is whole, and the next apply (a new store) reads it.
+  RS_REQUIRE_OK(f.store->CheckIntegrity());
+  const std::string path = f.store->path();
+  f.store.reset();
+  std::unique_ptr<Store> again = MustOpen(path, f.clock);
+  RS_REQUIRE_OK(again->CheckIntegrity());
+  Result<std::vector<StepRecord>> steps = again->StepsOfNode("n01");
+  RS_REQUIRE_OK(steps);
+  CHECK(steps->size() == 1);
 }
 
 }  // namespace

@@ -123,9 +123,10 @@ struct NodeSnapshot {
   NodeRecord node;
   std::vector<ComponentRecord> components;  // sorted by component name
   std::optional<StepRecord> last_step;      // the node's most recent journal entry
-  /// The id of the node's last succeeded erase step when no image step started after it
-  /// (even a failed image may have written): its disks are erased and nothing was written
-  /// to them since. 0 otherwise. Loaded for
+  /// The id of the node's last succeeded erase step when only power_off, retire or erase
+  /// steps came after it (any other step, even a failed one, may have written to the disks
+  /// or followed a return to service): its disks are erased and nothing was written to
+  /// them since. 0 otherwise. Loaded for
   /// retiring and failed nodes (a retirement that stopped after its erase), 0 for others.
   int64_t erased_by_step = 0;
 };

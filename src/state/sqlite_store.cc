@@ -396,15 +396,18 @@ Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
     if (it != index.end()) snapshots[it->second].last_step = std::move(step);
   }
   // A retirement that stopped after its erase (a power-off that failed, a kill) must not
-  // plan the erase again. Any image step since, even a failed one, may have written to the
-  // disks: then they are erased again. Two lookups per retiring or failed node.
+  // plan the erase again. Only the retirement's own last steps may follow the erase: any
+  // other step since (an image, a discover or install of a node brought back into service
+  // after an earlier retirement, whatever its status) means the disks may hold data again,
+  // and they are erased again. Two lookups per retiring or failed node.
   Result<Statement> erased = db_.Prepare(
       "SELECT name, erased FROM (SELECT name, "
       "(SELECT max(id) FROM steps WHERE node = nodes.name AND kind = 'erase' "
       "AND status = 'succeeded') AS erased, "
-      "(SELECT max(id) FROM steps WHERE node = nodes.name AND kind = 'image') AS imaged "
+      "(SELECT max(id) FROM steps WHERE node = nodes.name "
+      "AND kind NOT IN ('erase', 'power_off', 'retire')) AS other "
       "FROM nodes WHERE state IN ('retiring', 'failed')) "
-      "WHERE erased IS NOT NULL AND (imaged IS NULL OR imaged < erased)");
+      "WHERE erased IS NOT NULL AND (other IS NULL OR other < erased)");
   if (!erased.ok()) return erased.error();
   read = ForEachRow(*erased, [&] {
     auto it = index.find(erased->Text(0));

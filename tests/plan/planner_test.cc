@@ -297,7 +297,7 @@ TEST_CASE("a failed node the inventory retires waits for --retry-failed before i
         std::vector<std::string>{"erase", "power_off", "retire"});
 }
 
-TEST_CASE("an erase is planned again only when an image step ran after its last one",
+TEST_CASE("an erase is planned again when anything but the retirement ran after its last one",
           "[plan]") {
   RetireFixture f;
   f.policy.retry_failed = true;
@@ -326,6 +326,14 @@ TEST_CASE("an erase is planned again only when an image step ran after its last 
   journal("erase", state::StepStatus::kFailed);
   CHECK(StepNames(*Find(f.Build(), "n10")) == std::vector<std::string>{"power_off", "retire"});
   journal("image", state::StepStatus::kFailed);
+  CHECK(StepNames(*Find(f.Build(), "n10")) ==
+        std::vector<std::string>{"erase", "power_off", "retire"});
+  // Erased again; then brought back into service without an image (its profile has none)
+  // and retired once more: those disks have held data since, they are erased again.
+  journal("erase", state::StepStatus::kSucceeded);
+  CHECK(StepNames(*Find(f.Build(), "n10")) == std::vector<std::string>{"power_off", "retire"});
+  journal("install", state::StepStatus::kSucceeded);
+  journal("admit", state::StepStatus::kSucceeded);
   CHECK(StepNames(*Find(f.Build(), "n10")) ==
         std::vector<std::string>{"erase", "power_off", "retire"});
 }

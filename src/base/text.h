@@ -20,18 +20,28 @@ inline bool IsPlainPathSegment(std::string_view s) {
   return true;
 }
 
-/// The user information before the host of the address `url` ("host", "host:port" or
-/// "scheme://host[:port]/path"): "user" of "user@host", "user:password" of
-/// "scheme://user:password@host"; nullopt when there is none. A password there would show
-/// in output, logs and process lists: such addresses are refused, without being quoted.
+/// What may be user information in the address `url` ("host", "host:port",
+/// "scheme://host[:port]/path"): the text between the scheme and the last '@' ("user" of
+/// "user@host", "user:password" of "scheme://user:password@host"); nullopt when there is no
+/// '@'. Deliberately wide: a password may hold '/', '?' or '#' (which a URL parser would
+/// take as the end of the host), so an '@' in a path counts too. A caller refuses more
+/// addresses, never lets a password through.
 inline std::optional<std::string_view> UserInfoOf(std::string_view url) {
-  size_t start = url.find("://");
-  start = start == std::string_view::npos ? 0 : start + 3;
-  std::string_view authority = url.substr(start);
-  authority = authority.substr(0, authority.find_first_of("/?#"));
-  size_t at = authority.rfind('@');
+  const size_t at = url.rfind('@');
   if (at == std::string_view::npos) return std::nullopt;
-  return authority.substr(0, at);
+  size_t start = url.find("://");
+  start = start == std::string_view::npos || start > url.find('@') ? 0 : start + 3;
+  return url.substr(start, at - start);
+}
+
+/// True when the address `url` carries credentials: any user information at all, or, where
+/// a user name belongs in it (`user_allowed`: a libvirt URI's SSH user), a password. Such
+/// an address would show a secret in output, logs and process lists: it is refused without
+/// being quoted.
+inline bool AddressHasCredentials(std::string_view url, bool user_allowed) {
+  const std::optional<std::string_view> userinfo = UserInfoOf(url);
+  if (!userinfo) return false;
+  return !user_allowed || userinfo->find(':') != std::string_view::npos;
 }
 
 }  // namespace racksmith

@@ -63,7 +63,7 @@ bool ResolveBmcNodes(const CliContext& ctx, const BmcFlags& f, std::vector<BmcNo
   };
   if (!f.bmc_url.empty()) {
     if (!f.selection.empty()) return usage("give either a node selection or --bmc, not both");
-    if (UserInfoOf(f.bmc_url)) {
+    if (AddressHasCredentials(f.bmc_url, /*user_allowed=*/false)) {
       return usage(
           "--bmc: credentials in the address are not accepted (not shown: they would end up "
           "in output and logs); give --user and --password-env");

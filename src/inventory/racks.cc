@@ -202,20 +202,18 @@ void Loader::ReadEntry(const Tree& e, size_t rack_index, const std::string& rack
                                               : nullptr;
   if (bmc_address && !bmc_address->IsNull()) {
     bool shared = draft.node.bmc.driver == BmcDriver::kLibvirt;
-    if (Zip(*bmc_address, "bmc", n, shared, &bmcs)) {
+    // A libvirt URI names its SSH user (qemu+ssh://root@host/system); a password is never
+    // accepted in an address, nor any user for a BMC (bmc.username is). Checked on the text
+    // as written, before anything (the hostlist expansion's errors) could quote it.
+    if (bmc_address->IsScalar() && AddressHasCredentials(bmc_address->text, shared)) {
+      diag_.Add(bmc_address->loc,
+                "expected a BMC address without credentials (user[:password]@), found one "
+                "with them (not shown); write bmc.username and bmc.password ({env: VARIABLE} "
+                "or {file: PATH}) instead");
+      ok = false;
+    } else if (Zip(*bmc_address, "bmc", n, shared, &bmcs)) {
       draft.origins["bmc.address"] = diag_.ToSourceLoc(bmc_address->loc);
       for (const std::string& b : bmcs) {
-        // A libvirt URI names its SSH user (qemu+ssh://root@host/system); a password is
-        // never accepted in an address, nor any user for a BMC (bmc.username is).
-        const std::optional<std::string_view> userinfo = UserInfoOf(b);
-        if (userinfo && (!shared || userinfo->find(':') != std::string_view::npos)) {
-          diag_.Add(bmc_address->loc,
-                    "expected a BMC address without credentials (user[:password]@), found "
-                    "one with them (not shown); write bmc.username and bmc.password "
-                    "({env: VARIABLE} or {file: PATH}) instead");
-          ok = false;
-          break;
-        }
         if (b.find_first_of(" \t") != std::string::npos) {
           diag_.Add(bmc_address->loc,
                     "expected a BMC address (host, host:port or URL), found \"" + b + "\"");

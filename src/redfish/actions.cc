@@ -104,7 +104,7 @@ Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskW
     bmc::TaskProgress now;
     now.state = Str(task, "TaskState");
     now.percent = static_cast<int>(Int(task, "PercentComplete", -1));
-    now.message = TaskMessages(task);
+    now.message = client.Scrub(TaskMessages(task));
     if (progress && (now.state != last.state || now.percent != last.percent)) progress(now);
     last = now;
     if (now.state == "Completed") {
@@ -170,7 +170,7 @@ Status FollowTask(RedfishClient& client, const WriteResult& started, const TaskW
       if (progress) progress({"Completed", 100, ""});
       return Status::Ok();
     }
-    std::string detail = DescribeRedfishError(polled->body);
+    std::string detail = client.Scrub(DescribeRedfishError(polled->body));
     return Error(ErrorCode::kUnreachable, ep + ": " + what + ": task monitor " + monitor +
                                               " answered HTTP " + std::to_string(polled->status) +
                                               (detail.empty() ? "" : ": " + detail));

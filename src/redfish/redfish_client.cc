@@ -169,8 +169,12 @@ HttpRequest RedfishClient::MakeRequest(const std::string& method, const std::str
 std::string RedfishClient::Scrub(std::string text) const {
   const std::string& secret = target_.password;
   if (secret.empty()) return text;
-  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3)) {
-    text.replace(at, secret.size(), "***");
+  // As written, and as a JSON string holds it (a body quoted raw: '"' and '\\' escaped).
+  const std::string json = Json(secret).dump();
+  for (const std::string& form : {secret, json.substr(1, json.size() - 2)}) {
+    for (size_t at = text.find(form); at != std::string::npos; at = text.find(form, at + 3)) {
+      text.replace(at, form.size(), "***");
+    }
   }
   return text;
 }

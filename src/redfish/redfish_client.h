@@ -61,6 +61,9 @@ class RedfishClient : public ResourceReader {
   /// "https://10.1.0.11": the endpoint, for messages.
   const std::string& endpoint() const { return endpoint_; }
   const Target& target() const { return target_; }
+  /// `text` (a BMC's own words, for an error) with the BMC password, as written or as it
+  /// appears in a JSON string, replaced by "***".
+  std::string Scrub(std::string text) const;
   const ClientOptions& options() const { return options_; }
 
   Result<Json> Get(const std::string& path) override;
@@ -96,8 +99,6 @@ class RedfishClient : public ResourceReader {
   Result<HttpResponse> Send(HttpRequest request, bool allow_relogin);
   Result<Json> ParseBody(const std::string& method, const std::string& path,
                          const Result<HttpResponse>& response);
-  // `text` with every occurrence of the BMC password replaced by "***".
-  std::string Scrub(std::string text) const;
   Error HttpError(const std::string& method, const std::string& path,
                   const HttpResponse& response) const;
   std::string Url(const std::string& path) const;

@@ -217,6 +217,26 @@ TEST_CASE("A BMC address with credentials in it is an error that does not show t
   CHECK(errors[0].find("hunter2") == std::string::npos);
   CHECK(Errors(head + "\"admin@10.9.0.1\"}]}]\n").size() == 1);
   CHECK(Errors(head + "\"https://10.9.0.1:8443\"}]}]\n").empty());
+  // A password with '#' in it (where a URL parser would see a fragment, and no user).
+  errors = Errors(head + "\"https://admin:pa#hunter2@10.9.0.1\"}]}]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("hunter2") == std::string::npos);
+  // Nor does an address that also fails to expand quote them.
+  errors = Errors(
+      "site: v\ndefaults: {bmc: {username: admin, password: {env: PW}}}\n"
+      "racks: [{name: r, nodes: [{name: \"n[1-4]\", ip: \"10.0.0.[1-4]\", "
+      "bmc: \"https://admin:hunter2@10.9.0.[1-3]\"}]}]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("expected a BMC address without credentials") != std::string::npos);
+  CHECK(errors[0].find("hunter2") == std::string::npos);
+  // A libvirt URI names its SSH user, never a password.
+  const std::string kvm =
+      "site: v\nracks: [{name: r, nodes: [{name: vm1, ip: 10.0.0.1, bmc: {driver: libvirt, "
+      "address: ";
+  CHECK(Errors(kvm + "\"qemu+ssh://root@kvm1/system\"}}]}]\n").empty());
+  errors = Errors(kvm + "\"qemu+ssh://root:hunter2@kvm1/system\"}}]}]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("hunter2") == std::string::npos);
 }
 
 TEST_CASE("A redfish BMC address without a password reference is an error", "[inventory]") {

@@ -186,5 +186,25 @@ TEST_CASE("A BMC error that quotes the password after login does not get it show
   CHECK_THAT(power.error().message(), !Catch::Contains(target.password));
 }
 
+TEST_CASE("A password quoted inside a BMC's raw answer is masked in its escaped form too",
+          "[redfish]") {
+  MockupServerOptions options = Tree("mockups/public-rackmount1");
+  options.password = "pa\"ss\\word";  // pa"ss\word: a JSON string holds pa\"ss\\word
+  MockupServer server(options);
+  redfish::Target target = TargetFor(server);
+  target.password = options.password;
+  target.system_id = "437XR1138R2";
+  // Not a JSON object: the error quotes the body as it came.
+  server.SetResource("/redfish/v1/Systems/437XR1138R2",
+                     nlohmann::json::array({"session of admin", options.password}));
+  redfish::RedfishFleet fleet(FastFleet());
+  auto power = fleet.Connect(target)->GetPowerState();
+  REQUIRE_FALSE(power.ok());
+  INFO(power.error().message());
+  CHECK_THAT(power.error().message(),
+             Catch::Contains("expected a JSON object") && Catch::Contains("***"));
+  CHECK_THAT(power.error().message(), !Catch::Contains("ss\\\\word"));
+}
+
 }  // namespace
 }  // namespace racksmith::testing

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -302,6 +303,15 @@ TEST_CASE("the journal's write-ahead log is checkpointed off the writer's thread
   CHECK(steps->size() == 100);
 }
 
+// Sets the WAL's write error for a scope: a failed REQUIRE inside must not leave the disk
+// "full" for the tests after it.
+struct FullDisk {
+  explicit FullDisk(int code) { g_wal_write_error = code; }
+  ~FullDisk() { g_wal_write_error = SQLITE_OK; }
+  FullDisk(const FullDisk&) = delete;
+  FullDisk& operator=(const FullDisk&) = delete;
+};
+
 TEST_CASE("a journal commit the disk refuses fails its writes and leaves the store whole",
           "[state]") {
   SyncFixture f;
@@ -312,10 +322,10 @@ TEST_CASE("a journal commit the disk refuses fails its writes and leaves the sto
   ok.component = ComponentRecord{"", "nvidia_driver", "560.35.03", "h1"};
 
   SECTION("a waited-for write is told, and nothing of it is kept") {
-    g_wal_write_error = SQLITE_FULL;
+    std::optional<FullDisk> full(SQLITE_FULL);
     Result<int64_t> refused = f.store->StartStep(intent, std::nullopt, Store::Sync::kPowerSafe);
     Status finish = f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kCrashSafe);
-    g_wal_write_error = SQLITE_OK;
+    full.reset();
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().code() == ErrorCode::kIo);
     CHECK_THAT(refused.error().message(), Catch::Contains("full"));
@@ -329,10 +339,10 @@ TEST_CASE("a journal commit the disk refuses fails its writes and leaves the sto
     RS_REQUIRE_OK(f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kCrashSafe));
   }
   SECTION("a deferred result is lost loudly: every later journal write fails with its error") {
-    g_wal_write_error = SQLITE_IOERR_WRITE;
+    std::optional<FullDisk> failing(SQLITE_IOERR_WRITE);
     RS_REQUIRE_OK(f.store->FinishStep(*first, ok, std::nullopt, false, Store::Sync::kDeferred));
     Status flushed = f.store->FlushJournal();
-    g_wal_write_error = SQLITE_OK;
+    failing.reset();
     REQUIRE_FALSE(flushed.ok());
     CHECK(flushed.error().code() == ErrorCode::kIo);
     // The node's next step must not start with its last one unrecorded.

@@ -285,9 +285,13 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
     if (s.phase == StepPhase::kWaiting || s.phase == StepPhase::kReady) s.phase = StepPhase::kNotRun;
   }
   ++failed_nodes_;
-  // A returning node (rolled by a run that stopped, finishing its change now) is part of
-  // the rollout too: the change that broke it would break the next node as well.
-  if ((n.plan->wave > 0 || n.plan->returning) && failure_budget_ < 0 && !rollout_halted_) {
+  // A returning node (rolled by a run that stopped, finishing its change now, or coming
+  // back from maintenance) is part of the rollout too: the change that broke it would break
+  // the next node as well. Without rolled nodes in the plan there is nothing to halt.
+  const bool rollout = std::any_of(nodes_.begin(), nodes_.end(),
+                                   [](const NodeRun& r) { return r.plan->wave > 0; });
+  if ((n.plan->wave > 0 || n.plan->returning) && rollout && failure_budget_ < 0 &&
+      !rollout_halted_) {
     rollout_halted_ = true;
     Event e = NodeEvent(Event::Type::kRolloutHalted, n);
     e.message = fmt::format(
@@ -295,7 +299,7 @@ void Scheduler::FailNode(int node_index, const std::string& error) {
         "nodes in progress finish (--max-failures N lets a rollout go on past N failed nodes)",
         n.plan->node,
         n.plan->wave > 0 ? fmt::format("wave {}", n.plan->wave)
-                         : std::string("returning from a rollout a run left unfinished"));
+                         : std::string("returning to service"));
     Emit(std::move(e));
   }
   if (n.running == 0) FinishNode(node_index);

@@ -541,6 +541,35 @@ TEST_CASE("a returning node that fails its change halts the rollout it belongs t
   for (const std::string& ran : h.driver.Ran()) CHECK(ran.rfind("n02/", 0) == 0);
 }
 
+TEST_CASE("nodes back from maintenance that fail halt no rollout when nothing rolls",
+          "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
+  std::string yaml = Site();
+  const std::string from = "ip: \"10.1.0.[1-4]\"}";
+  const std::string active = Site();
+  yaml.replace(yaml.find(from), from.size(), "ip: \"10.1.0.[1-4]\", state: maintenance}");
+  h.inv = MustLoad(yaml);
+  plan::Plan down = h.Plan(Permissive());
+  REQUIRE(h.Apply(down).nodes_failed == 0);
+  h.inv = MustLoad(active);
+  plan::Plan back = h.Plan(plan::Policy{});
+  int rolled = 0;
+  for (const plan::NodePlan& np : back.nodes) rolled += np.wave > 0 ? 1 : 0;
+  REQUIRE(rolled == 0);
+  const plan::NodePlan& n01 = NodeOf(back, "n01");
+  REQUIRE(n01.returning);
+  REQUIRE_FALSE(n01.steps.empty());
+  h.driver.Script(n01.steps.back().id, {StepOutcome::Failed("slurmctld: node not responding")});
+  const size_t halted_before =
+      std::count(h.events.names.begin(), h.events.names.end(), "rollout_halted");
+  RunSummary s = h.Apply(back);
+  CHECK(s.nodes_failed == 1);
+  CHECK(h.StateOf("n01") == state::NodeState::kFailed);
+  CHECK(static_cast<size_t>(std::count(h.events.names.begin(), h.events.names.end(),
+                                       "rollout_halted")) == halted_before);
+}
+
 TEST_CASE("a rolled node whose plan ends out of service keeps its room after it finishes",
           "[exec]") {
   Harness h(Site());

@@ -547,12 +547,11 @@ TEST_CASE("nodes back from maintenance that fail halt no rollout when nothing ro
   REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
   std::string yaml = Site();
   const std::string from = "ip: \"10.1.0.[1-4]\"}";
-  const std::string active = Site();
   yaml.replace(yaml.find(from), from.size(), "ip: \"10.1.0.[1-4]\", state: maintenance}");
   h.inv = MustLoad(yaml);
   plan::Plan down = h.Plan(Permissive());
   REQUIRE(h.Apply(down).nodes_failed == 0);
-  h.inv = MustLoad(active);
+  h.inv = MustLoad(Site());
   plan::Plan back = h.Plan(plan::Policy{});
   int rolled = 0;
   for (const plan::NodePlan& np : back.nodes) rolled += np.wave > 0 ? 1 : 0;
@@ -804,14 +803,21 @@ TEST_CASE("a destructive step retried after a transient failure is checked by it
   CHECK(s.steps_verified == 1);
 }
 
-TEST_CASE("retirement erases, powers off and forgets the node's components", "[exec]") {
-  Harness h(Site());
+// Converges the site, then retires n05 and n06 in the inventory; the policy that confirms
+// their erase.
+plan::Policy RetireN05AndN06(Harness& h) {
   REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
   std::string yaml = Site();
   yaml.replace(yaml.find("{name: \"n[05-06]\""), 17, "{name: \"n[05-06]\", state: retired");
   h.inv = MustLoad(yaml);
   plan::Policy policy = Permissive();
   policy.confirm_erase = true;
+  return policy;
+}
+
+TEST_CASE("retirement erases, powers off and forgets the node's components", "[exec]") {
+  Harness h(Site());
+  plan::Policy policy = RetireN05AndN06(h);
   plan::Plan p = h.Plan(policy);
   RunSummary s = h.Apply(p);
   CHECK(s.nodes_done == 2);
@@ -825,12 +831,7 @@ TEST_CASE("retirement erases, powers off and forgets the node's components", "[e
 
 TEST_CASE("a retirement whose power-off fails after the erase does not erase again", "[exec]") {
   Harness h(Site());
-  REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
-  std::string yaml = Site();
-  yaml.replace(yaml.find("{name: \"n[05-06]\""), 17, "{name: \"n[05-06]\", state: retired");
-  h.inv = MustLoad(yaml);
-  plan::Policy policy = Permissive();
-  policy.confirm_erase = true;
+  plan::Policy policy = RetireN05AndN06(h);
   h.driver.Script("n05/power_off", {StepOutcome::Failed("BMC answered 500 to the reset")});
   RunSummary first = h.Apply(h.Plan(policy));
   CHECK(first.nodes_failed == 1);

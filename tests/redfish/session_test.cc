@@ -166,39 +166,44 @@ TEST_CASE("A BMC that quotes the refused password in its error does not get it s
   CHECK_THAT(power.error().message(), !Catch::Contains("Wrong-Pa55word!"));
 }
 
+// The power state read from a mockup whose system answers `body`, logged in with the
+// mockup's own credentials (options.password) and the system named, so that the answer's
+// error is the one reported.
+Result<bmc::PowerState> PowerStateWhenSystemAnswers(const MockupServerOptions& options,
+                                                    const nlohmann::json& body) {
+  MockupServer server(options);
+  redfish::Target target = TargetFor(server);
+  target.password = options.password;
+  target.system_id = "437XR1138R2";
+  server.SetResource("/redfish/v1/Systems/437XR1138R2", body);
+  redfish::RedfishFleet fleet(FastFleet());
+  return fleet.Connect(target)->GetPowerState();
+}
+
 TEST_CASE("A BMC error that quotes the password after login does not get it shown either",
           "[redfish]") {
-  MockupServer server(Tree("mockups/public-rackmount1"));
-  auto target = TargetFor(server);
-  target.system_id = "437XR1138R2";
+  MockupServerOptions options = Tree("mockups/public-rackmount1");
   // An error object in place of the system (sent with HTTP 200, as some BMCs do) whose
   // message repeats the session's password.
-  server.SetResource("/redfish/v1/Systems/437XR1138R2",
-                     {{"error",
-                       {{"code", "Base.1.8.GeneralError"},
-                        {"message", "internal error for user admin/" + target.password}}}});
-  redfish::RedfishFleet fleet(FastFleet());
-  auto power = fleet.Connect(target)->GetPowerState();
+  const nlohmann::json body = {
+      {"error",
+       {{"code", "Base.1.8.GeneralError"},
+        {"message", "internal error for user admin/" + options.password}}}};
+  Result<bmc::PowerState> power = PowerStateWhenSystemAnswers(options, body);
   REQUIRE_FALSE(power.ok());
   INFO(power.error().message());
   CHECK_THAT(power.error().message(),
              Catch::Contains("with an error body") && Catch::Contains("admin/***"));
-  CHECK_THAT(power.error().message(), !Catch::Contains(target.password));
+  CHECK_THAT(power.error().message(), !Catch::Contains(options.password));
 }
 
 TEST_CASE("A password quoted inside a BMC's raw answer is masked in its escaped form too",
           "[redfish]") {
   MockupServerOptions options = Tree("mockups/public-rackmount1");
   options.password = "pa\"ss\\word";  // pa"ss\word: a JSON string holds pa\"ss\\word
-  MockupServer server(options);
-  redfish::Target target = TargetFor(server);
-  target.password = options.password;
-  target.system_id = "437XR1138R2";
   // Not a JSON object: the error quotes the body as it came.
-  server.SetResource("/redfish/v1/Systems/437XR1138R2",
-                     nlohmann::json::array({"session of admin", options.password}));
-  redfish::RedfishFleet fleet(FastFleet());
-  auto power = fleet.Connect(target)->GetPowerState();
+  Result<bmc::PowerState> power = PowerStateWhenSystemAnswers(
+      options, nlohmann::json::array({"session of admin", options.password}));
   REQUIRE_FALSE(power.ok());
   INFO(power.error().message());
   CHECK_THAT(power.error().message(),

@@ -61,6 +61,9 @@ class Database {
 
   /// Runs one or more statements that return no rows.
   Status Exec(const std::string& sql);
+  /// Exec for one statement run often (BEGIN, COMMIT, SAVEPOINT): prepared once per
+  /// connection (Cached) instead of parsed each time, reset after it ran; errors as Exec's.
+  Status ExecCached(const std::string& sql);
   Result<Statement> Prepare(std::string_view sql);
   /// A statement prepared once per connection and reused (reset, bindings cleared): for
   /// queries run once per row of a bulk write. REQUIRES: not already in use by the caller.

@@ -85,7 +85,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const Cl
 
 SqliteStore::~SqliteStore() {
   {
-    std::lock_guard<std::mutex> lock(Settled());  // deferred journal writes committed first
+    std::unique_lock<std::mutex> lock = Settled();  // deferred journal writes committed first
     if (holds_lock_) (void)ReleaseLockLocked();
     if (checkpointer_ != nullptr) sqlite3_wal_hook(db_.handle(), nullptr, nullptr);
   }
@@ -211,7 +211,7 @@ Status SqliteStore::RequireNode(std::string_view node) {
 // ---- Nodes -------------------------------------------------------------------------------
 
 Result<int> SqliteStore::EnsureNodes(const std::vector<std::string>& names, NodeState initial) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   for (const std::string& name : names) {
     if (name.empty()) return InvalidInput("a node name is empty");
   }
@@ -243,7 +243,7 @@ Result<int> SqliteStore::EnsureNodes(const std::vector<std::string>& names, Node
 
 Status SqliteStore::SetNodeState(std::string_view node, NodeState state, std::string_view reason,
                                  int64_t run_id) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   if (Status s = SetNodeStateLocked(node, state, reason, run_id); !s.ok()) return s;
@@ -287,7 +287,7 @@ Status SqliteStore::SetNodeStateLocked(std::string_view node, NodeState state,
 }
 
 Result<NodeRecord> SqliteStore::GetNode(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st =
       db_.Prepare("SELECT name, state, reason, created_at, updated_at FROM nodes WHERE name = ?");
   if (!st.ok()) return st.error();
@@ -299,7 +299,7 @@ Result<NodeRecord> SqliteStore::GetNode(std::string_view node) {
 }
 
 Result<std::vector<NodeRecord>> SqliteStore::ListNodes() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return ListNodesLocked();
 }
 
@@ -319,7 +319,7 @@ Result<std::vector<NodeRecord>> SqliteStore::ListNodesLocked() {
 }
 
 Result<std::vector<StateChange>> SqliteStore::NodeHistory(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "SELECT node, from_state, to_state, reason, coalesce(run_id, 0), at "
       "FROM node_state_history WHERE node = ? ORDER BY id");
@@ -349,7 +349,7 @@ Result<std::vector<StateChange>> SqliteStore::NodeHistory(std::string_view node)
 }
 
 Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   // Three bulk queries in one read transaction: a consistent picture even while an apply
   // in another process writes.
   Transaction tx(db_);
@@ -422,7 +422,7 @@ Result<std::vector<NodeSnapshot>> SqliteStore::LoadSnapshots() {
 // ---- Components --------------------------------------------------------------------------
 
 Status SqliteStore::RecordComponents(const std::vector<ComponentRecord>& records) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   int64_t now = Now();
@@ -457,7 +457,7 @@ Status SqliteStore::UpsertComponent(const ComponentRecord& r, int64_t now, bool 
 }
 
 Result<std::vector<ComponentRecord>> SqliteStore::Components(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "SELECT node, component, version, content_hash, applied_at, coalesce(run_id, 0) "
       "FROM components WHERE node = ? ORDER BY component");
@@ -473,7 +473,7 @@ Result<std::vector<ComponentRecord>> SqliteStore::Components(std::string_view no
 }
 
 Status SqliteStore::ForgetComponent(std::string_view node, std::string_view component) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare("DELETE FROM components WHERE node = ? AND component = ?");
   if (!st.ok()) return st.error();
   st->Bind(1, node).Bind(2, component);
@@ -483,7 +483,7 @@ Status SqliteStore::ForgetComponent(std::string_view node, std::string_view comp
 // ---- The apply lock ----------------------------------------------------------------------
 
 Result<LockInfo> SqliteStore::AcquireLock(std::string_view description) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   LockInfo info;
   int64_t pid = static_cast<int64_t>(getpid());
   info.holder = {std::string(description), pid, Hostname(), Now(), ProcessIdentity(pid)};
@@ -515,7 +515,7 @@ Result<LockInfo> SqliteStore::AcquireLock(std::string_view description) {
 }
 
 Status SqliteStore::ReleaseLock() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return ReleaseLockLocked();
 }
 
@@ -533,12 +533,12 @@ Status SqliteStore::ReleaseLockLocked() {
 }
 
 Result<std::optional<LockHolder>> SqliteStore::CurrentLock() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return ReadLock(db_);
 }
 
 Result<std::optional<LockHolder>> SqliteStore::BreakLock(const LockHolder* expected) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s.error();
   Result<std::optional<LockHolder>> current = ReadLock(db_);
@@ -563,7 +563,7 @@ Result<std::optional<LockHolder>> SqliteStore::BreakLock(const LockHolder* expec
 // ---- Maintenance -------------------------------------------------------------------------
 
 Status SqliteStore::CheckIntegrity() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare("PRAGMA integrity_check");
   if (!st.ok()) return st.error();
   std::string findings;
@@ -581,7 +581,7 @@ Status SqliteStore::CheckIntegrity() {
 }
 
 Status SqliteStore::BackupTo(const std::string& destination) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   struct stat st {};
   if (stat(destination.c_str(), &st) == 0) {
     return InvalidInput(fmt::format("backup destination {} already exists", destination));

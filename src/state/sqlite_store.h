@@ -135,8 +135,9 @@ class SqliteStore final : public Store {
   void CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred);
   // Every call of the store except the journal's group commit locks mu_ through this:
   // first waits for deferred journal writes queued before the call (so that a call sees
-  // and follows every earlier write), then returns mu_ to lock.
-  std::mutex& Settled();
+  // and follows every earlier write), then locks mu_ and puts the connection back to
+  // synchronous=FULL if the journal's last commit left it at NORMAL.
+  std::unique_lock<std::mutex> Settled();
   // The committer thread: leads a batch when a deferred op finds nobody committing.
   void CommitterLoop();
   void StopCommitter();  // after the queue is settled; before db_ closes
@@ -149,6 +150,11 @@ class SqliteStore final : public Store {
 
   const Clock& clock_;
   std::mutex mu_;  // serializes every call: one connection, one statement at a time
+  // The connection's synchronous setting is NORMAL (the journal's group commit set it)
+  // rather than FULL (every other write's). Switched only when the other kind of write
+  // comes: a run of journal commits does not switch it back and forth each time (two
+  // statements of each commit, a fifth of its cost). Guarded by mu_.
+  bool synchronous_normal_ = false;
   // Group commit (InGroupCommit): ops waiting for the next commit, and whether a thread is
   // committing a batch now.
   std::mutex group_mu_;

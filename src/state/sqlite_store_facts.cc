@@ -19,7 +19,7 @@ HostKey ReadHostKey(const Statement& st) {
 
 Result<std::optional<HostKey>> SqliteStore::LookupHostKey(std::string_view node,
                                                           std::string_view key_type) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       fmt::format("SELECT {} FROM host_keys WHERE node = ? AND key_type = ?", kHostKeyColumns));
   if (!st.ok()) return st.error();
@@ -31,7 +31,7 @@ Result<std::optional<HostKey>> SqliteStore::LookupHostKey(std::string_view node,
 }
 
 Result<std::vector<HostKey>> SqliteStore::HostKeys(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       fmt::format("SELECT {} FROM host_keys WHERE node = ? ORDER BY key_type", kHostKeyColumns));
   if (!st.ok()) return st.error();
@@ -51,7 +51,7 @@ Status SqliteStore::RecordHostKey(std::string_view node, std::string_view addres
     return InvalidInput(fmt::format(
         "a host key needs a node, a key type and a key; got node '{}', type '{}'", node, key_type));
   }
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   Result<Statement> get =
@@ -88,7 +88,7 @@ Status SqliteStore::RecordHostKey(std::string_view node, std::string_view addres
 }
 
 Result<int> SqliteStore::ForgetHostKeys(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare("DELETE FROM host_keys WHERE node = ?");
   if (!st.ok()) return st.error();
   st->Bind(1, node);
@@ -103,7 +103,7 @@ Status SqliteStore::RecordBmcFacts(std::string_view node, std::string_view facts
   if (facts_json.empty() || !IsJson(facts_json)) {
     return InvalidInput(fmt::format("the BMC facts of node '{}' are not valid JSON", node));
   }
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st =
       db_.Prepare("INSERT INTO bmc_facts (node, facts, collected_at) VALUES (?, ?, ?)");
   if (!st.ok()) return st.error();
@@ -112,7 +112,7 @@ Status SqliteStore::RecordBmcFacts(std::string_view node, std::string_view facts
 }
 
 Result<std::optional<BmcFacts>> SqliteStore::LatestBmcFacts(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "SELECT node, facts, collected_at FROM bmc_facts WHERE node = ? ORDER BY id DESC "
       "LIMIT 1");
@@ -125,7 +125,7 @@ Result<std::optional<BmcFacts>> SqliteStore::LatestBmcFacts(std::string_view nod
 }
 
 Result<std::vector<BmcFacts>> SqliteStore::LatestBmcFactsOfAllNodes() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   // max(id) per node walks the bmc_facts(node, id) index once.
   Result<Statement> st = db_.Prepare(
       "SELECT node, facts, collected_at FROM bmc_facts WHERE id IN "
@@ -147,7 +147,7 @@ Status SqliteStore::RecordBurnin(const BurninResult& result) {
     return InvalidInput(
         fmt::format("the burn-in summary of node '{}' is not valid JSON", result.node));
   }
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   if (Status s = RequireNode(result.node); !s.ok()) return s;
@@ -167,7 +167,7 @@ Status SqliteStore::RecordBurnin(const BurninResult& result) {
 }
 
 Result<std::vector<BurninResult>> SqliteStore::BurninResults(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "SELECT node, coalesce(run_id, 0), passed, summary, at FROM burnin_results "
       "WHERE node = ? ORDER BY id");

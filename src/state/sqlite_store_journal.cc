@@ -71,7 +71,7 @@ Error DeferredStart() {
 // ---- Runs ----------------------------------------------------------------------------------
 
 Result<int64_t> SqliteStore::BeginRun(const RunStart& run) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "INSERT INTO runs (command_line, user, host, pid, started_at) VALUES (?, ?, ?, ?, ?)");
   if (!st.ok()) return st.error();
@@ -85,7 +85,7 @@ Status SqliteStore::FinishRun(int64_t run_id, RunOutcome outcome) {
   if (outcome == RunOutcome::kRunning) {
     return InvalidInput(fmt::format("run {} cannot finish with outcome 'running'", run_id));
   }
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare("UPDATE runs SET finished_at = ?, outcome = ? WHERE id = ?");
   if (!st.ok()) return st.error();
   st->Bind(1, Now()).Bind(2, RunOutcomeName(outcome)).Bind(3, run_id);
@@ -95,7 +95,7 @@ Status SqliteStore::FinishRun(int64_t run_id, RunOutcome outcome) {
 }
 
 Result<RunRecord> SqliteStore::GetRun(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(fmt::format("SELECT {} FROM runs WHERE id = ?", kRunColumns));
   if (!st.ok()) return st.error();
   st->Bind(1, run_id);
@@ -113,7 +113,7 @@ Result<std::optional<RunRecord>> SqliteStore::LastRun() {
 }
 
 Result<std::vector<RunRecord>> SqliteStore::ListRuns(int limit) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st =
       db_.Prepare(fmt::format("SELECT {} FROM runs ORDER BY id DESC LIMIT ?", kRunColumns));
   if (!st.ok()) return st.error();
@@ -158,7 +158,7 @@ Result<int64_t> SqliteStore::InsertStepLocked(const StepIntent& intent, std::str
 
 Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
   if (Status s = CheckIntent(intent); !s.ok()) return s.error();
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s.error();
   Result<int64_t> id = InsertStepLocked(intent, "intended");
@@ -168,7 +168,7 @@ Result<int64_t> SqliteStore::RecordIntent(const StepIntent& intent) {
 }
 
 Status SqliteStore::MarkRunning(int64_t step_id) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "UPDATE steps SET status = 'running' WHERE id = ? AND status IN ('intended', 'running')");
   if (!st.ok()) return st.error();
@@ -211,7 +211,7 @@ Result<std::pair<std::string, int64_t>> SqliteStore::UpdateStepResultLocked(
 }
 
 Status SqliteStore::RecordResult(int64_t step_id, const StepResult& result) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) return s;
   Result<std::pair<std::string, int64_t>> r = UpdateStepResultLocked(step_id, result);
@@ -389,7 +389,7 @@ void SqliteStore::StopCommitter() {
   if (committer_.joinable()) committer_.join();
 }
 
-std::mutex& SqliteStore::Settled() {
+std::unique_lock<std::mutex> SqliteStore::Settled() {
   bool queued = false;
   {
     std::lock_guard<std::mutex> lock(group_mu_);
@@ -398,7 +398,14 @@ std::mutex& SqliteStore::Settled() {
   // An empty op, waited for: the queue commits in order, so when it is done every op
   // queued before it is too. Its error (a deferred write's failure) is FlushJournal's.
   if (queued) (void)InGroupCommit([] { return Status::Ok(); }, Sync::kCrashSafe, /*barrier=*/true);
-  return mu_;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (synchronous_normal_) {
+    // A pragma that touches no file: it fails only without memory, and then the flag stays
+    // set and the next call tries again (this call's write commits without its own fsync,
+    // as a journal write does, until a later fsync carries it).
+    if (db_.ExecCached("PRAGMA synchronous = FULL").ok()) synchronous_normal_ = false;
+  }
+  return lock;
 }
 
 Status SqliteStore::FlushJournal() {
@@ -441,15 +448,10 @@ Status SqliteStore::SyncWal(uint64_t upto) {
 
 Status SqliteStore::InSavepointLocked(std::string_view name,
                                       const std::function<Status()>& body) {
-  auto run_cached = [this](const std::string& sql) -> Status {
-    Result<Statement*> st = db_.Cached(sql);
-    if (!st.ok()) return st.error();
-    return (*st)->Run();
-  };
-  Status s = run_cached(fmt::format("SAVEPOINT {}", name));
+  Status s = db_.ExecCached(fmt::format("SAVEPOINT {}", name));
   if (!s.ok()) return s;
   s = body();
-  if (s.ok()) return run_cached(fmt::format("RELEASE {}", name));
+  if (s.ok()) return db_.ExecCached(fmt::format("RELEASE {}", name));
   (void)db_.Exec(fmt::format("ROLLBACK TO {}", name));
   (void)db_.Exec(fmt::format("RELEASE {}", name));
   return s;
@@ -457,22 +459,16 @@ Status SqliteStore::InSavepointLocked(std::string_view name,
 
 void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred) {
   std::lock_guard<std::mutex> lock(mu_);  // not Settled(): this is the queue's commit
-  // Every other write of the store commits with synchronous=FULL (set on open). A journal
-  // batch commits without an fsync; InGroupCommit syncs the WAL afterwards, outside mu_,
-  // for the ops that asked for kPowerSafe.
-  auto run_cached = [this](const std::string& sql) -> Status {
-    Result<Statement*> st = db_.Cached(sql);
-    if (!st.ok()) return st.error();
-    return (*st)->Run();
-  };
-  if (Status s = run_cached("PRAGMA synchronous = NORMAL"); !s.ok()) {
-    for (PendingOp* p : batch) p->result = s;
-    return;
+  // Every other write of the store commits with synchronous=FULL (set on open, and put
+  // back by Settled). A journal batch commits without an fsync; InGroupCommit syncs the WAL
+  // afterwards, outside mu_, for the ops that asked for kPowerSafe.
+  if (!synchronous_normal_) {
+    if (Status s = db_.ExecCached("PRAGMA synchronous = NORMAL"); !s.ok()) {
+      for (PendingOp* p : batch) p->result = s;
+      return;
+    }
+    synchronous_normal_ = true;
   }
-  struct RestoreFull {
-    decltype(run_cached)& run;
-    ~RestoreFull() { (void)run("PRAGMA synchronous = FULL"); }
-  } restore{run_cached};
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) {
     for (PendingOp* p : batch) p->result = s;
@@ -553,15 +549,16 @@ std::vector<Result<int64_t>> SqliteStore::StartSteps(const std::vector<StepStart
   }
   // One op of the group commit (so that it commits after every journal write queued before
   // it, the results of these nodes' previous steps among them); each start in a savepoint
-  // of its own, as each op of a batch is.
+  // of its own, as each op of a batch is (the op's own savepoint is that of a lone start).
   std::function<Status()> op = [&]() -> Status {
     for (size_t i = 0; i < starts.size(); ++i) {
       if (!ids[i].ok()) continue;
-      Status s = InSavepointLocked("journal_start", [&]() -> Status {
+      auto start = [&]() -> Status {
         Result<int64_t> id = StartStepLocked(starts[i].intent, starts[i].change);
         ids[i] = id;
         return id.ok() ? Status::Ok() : Status(id.error());
-      });
+      };
+      Status s = starts.size() == 1 ? start() : InSavepointLocked("journal_start", start);
       // SQLite rolled the whole transaction back (an I/O error): nothing of it stands.
       if (!s.ok() && sqlite3_get_autocommit(db_.handle())) return s;
     }
@@ -622,19 +619,19 @@ Result<std::vector<StepRecord>> SqliteStore::QuerySteps(std::string_view sql, in
 }
 
 Result<std::vector<StepRecord>> SqliteStore::StepsOfNode(std::string_view node) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE node = ? ORDER BY id", kStepColumns), 0,
                     node);
 }
 
 Result<std::vector<StepRecord>> SqliteStore::StepsOfRun(int64_t run_id) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = ? ORDER BY id", kStepColumns),
                     run_id, {});
 }
 
 Result<std::vector<StepRecord>> SqliteStore::LastStepPerNode() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return LastStepPerNodeLocked();
 }
 
@@ -650,7 +647,7 @@ Result<std::vector<StepRecord>> SqliteStore::LastStepPerNodeLocked() {
 }
 
 Result<std::vector<StepRecord>> SqliteStore::UnfinishedStepsOfLastRun() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE run_id = "
                                 "(SELECT max(id) FROM runs) AND status IN ('intended', "
                                 "'running') ORDER BY id",
@@ -659,7 +656,7 @@ Result<std::vector<StepRecord>> SqliteStore::UnfinishedStepsOfLastRun() {
 }
 
 Result<std::vector<StepRecord>> SqliteStore::StepsLeftRunning() {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   // The partial index steps_open keeps this a short scan however long the journal is
   // (SQLite uses it only for a query that repeats its WHERE term, hence the IN).
   return QuerySteps(fmt::format("SELECT {} FROM steps WHERE status IN ('intended', 'running') "
@@ -669,7 +666,7 @@ Result<std::vector<StepRecord>> SqliteStore::StepsLeftRunning() {
 }
 
 Status SqliteStore::NoteInterrupted(int64_t step_id, std::string_view note) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st =
       db_.Prepare("UPDATE steps SET error = ? WHERE id = ? AND status = 'running'");
   if (!st.ok()) return st.error();
@@ -682,7 +679,7 @@ Status SqliteStore::NoteInterrupted(int64_t step_id, std::string_view note) {
 Result<int> SqliteStore::CloseInterrupted(std::string_view node, std::string_view kind,
                                           std::string_view component, int64_t before_step_id,
                                           std::string_view note) {
-  std::lock_guard<std::mutex> lock(Settled());
+  std::unique_lock<std::mutex> lock = Settled();
   Result<Statement> st = db_.Prepare(
       "UPDATE steps SET status = 'skipped', finished_at = ?, error = ? WHERE status IN "
       "('intended', 'running') AND status = 'running' AND node = ? AND kind = ? AND "

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "exec/executor_internal.h"
@@ -217,6 +219,24 @@ std::vector<Job> Scheduler::Select(SteadyClock::time_point round) {
         job.guard = Job::Guard::kInterrupted;
       } else if (s.step->destructive && s.attempt > 1) {
         job.guard = Job::Guard::kRetry;
+      }
+      if (job.guard == Job::Guard::kNone) {
+        if (s.ahead != nullptr && !s.ahead_taken) {
+          job.journaled = s.ahead;
+          s.ahead_taken = true;
+        }
+        // Journal-ahead: a step that waits for this one alone is journaled (intended) in
+        // this start's commit, so that when this one succeeds it starts with only "running"
+        // queued. Not a destructive step (its intent is fsynced when it starts, and a lost
+        // "running" must never make it look unstarted) nor one with a guard to check first.
+        for (int d : s.dependents) {
+          StepRun& t = steps_[d];
+          if (t.waiting_for == 1 && t.phase == StepPhase::kWaiting && t.attempt == 0 &&
+              !t.step->destructive && !t.guard_first && t.ahead == nullptr) {
+            t.ahead = std::make_shared<state::Store::AheadSlot>();
+            job.ahead.push_back(d);
+          }
+        }
       }
       started.push_back(job);
       Event e = NodeEvent(Event::Type::kStepStarted, n, s.step);
@@ -464,6 +484,9 @@ Result<RunSummary> Scheduler::Run(const plan::Plan& plan, const inventory::Inven
   if (Status s = store_.FlushJournal(); !s.ok()) {
     return s.error().WithContext("the journal could not be written");
   }
+  if (Status s = WithdrawUnstarted(); !s.ok()) {
+    return s.error().WithContext("the journal could not be written");
+  }
 
   bool stopped_any = false;
   for (const NodeRun& n : nodes_) {
@@ -562,12 +585,70 @@ const char* NodeOutcomeName(NodeOutcome::Kind kind) {
   return "unknown";
 }
 
+namespace {
+
+// The record a step journaled ahead was journaled with ("after" in its intent), or 0.
+int64_t AheadOf(const state::StepRecord& r) {
+  if (r.intent_json.find("\"after\"") == std::string::npos) return 0;
+  nlohmann::json j = nlohmann::json::parse(r.intent_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return 0;
+  auto it = j.find("after");
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+// Whether a step journaled ahead after record `after` may have started: unless the last
+// attempt of that step in the run failed or was skipped (a step starts only once the one
+// it waits for has succeeded).
+bool MayHaveStarted(const std::vector<state::StepRecord>& run_steps, int64_t after) {
+  const state::StepRecord* before = nullptr;
+  for (const state::StepRecord& s : run_steps) {
+    if (s.id == after) before = &s;
+  }
+  if (before == nullptr) return true;
+  const state::StepRecord* last = before;
+  for (const state::StepRecord& s : run_steps) {
+    if (s.id > last->id && s.node == before->node && s.kind == before->kind &&
+        s.component == before->component) {
+      last = &s;
+    }
+  }
+  return last->status != state::StepStatus::kFailed &&
+         last->status != state::StepStatus::kSkipped;
+}
+
+}  // namespace
+
 Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store) {
   Result<std::optional<state::RunRecord>> last = store.LastRun();
   if (!last.ok()) return last.error();
   Result<std::vector<state::StepRecord>> open = store.UnfinishedStepsOfLastRun();
   if (!open.ok()) return open.error();
+  std::optional<std::vector<state::StepRecord>> run_steps;  // read when first needed
   for (state::StepRecord& r : *open) {
+    const int64_t after = AheadOf(r);
+    if (r.status == state::StepStatus::kIntended && after > 0) {
+      // Journaled ahead: it starts with a "running" that is queued, not waited for, so the
+      // kill may have taken that mark after the step began. It cannot have started only if
+      // the step it waited for failed (that step's last attempt in the run).
+      if (!run_steps) {
+        Result<std::vector<state::StepRecord>> steps = store.StepsOfRun(r.run_id);
+        if (!steps.ok()) return steps.error();
+        run_steps = std::move(*steps);
+      }
+      if (!MayHaveStarted(*run_steps, after)) {
+        Result<int> removed = store.WithdrawAhead({r.id});
+        if (!removed.ok()) return removed.error();
+        continue;
+      }
+      if (Status s = store.MarkRunning(r.id); !s.ok()) return s.error();
+      Status s = store.NoteInterrupted(
+          r.id, fmt::format("interrupted: run {} stopped when this step may have started (it "
+                            "was journaled ahead and its start not yet recorded); the next "
+                            "apply that reaches it checks its guard first",
+                            r.run_id));
+      if (!s.ok()) return s.error();
+      continue;
+    }
     if (r.status == state::StepStatus::kRunning) {
       // Stays running until a run checks its guard (Work closes it then): an apply that
       // stops before reaching it (declined, vetoed, another selection, interrupted) must

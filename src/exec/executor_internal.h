@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -36,6 +37,11 @@ struct StepRun {
   int attempt = 0;              // attempts started so far
   int64_t not_before_ms = 0;    // retry backoff: monotonic time before which it may not start
   bool guard_first = false;     // in flight when a run was killed: check the guard first
+  // Journal-ahead: its record, written intended with the start of the step it waits for
+  // (Select decides, JournalStarts/Work write it), so that its own start waits for no
+  // commit. At most once per step; `ahead_taken` once a start of it has used it.
+  std::shared_ptr<state::Store::AheadSlot> ahead;
+  bool ahead_taken = false;
 };
 
 struct NodeRun {
@@ -94,6 +100,10 @@ struct Job {
   int64_t step_id = 0;
   std::optional<Error> start_error;
   int64_t start_journal_us = 0;  // the scheduler's wait for that commit
+  // Its record journaled ahead (marked running when it starts), if any; and the steps
+  // (indices) to journal ahead with its start: those that wait for it alone.
+  std::shared_ptr<state::Store::AheadSlot> journaled;
+  std::vector<int> ahead;
 };
 
 class Scheduler {
@@ -121,6 +131,10 @@ class Scheduler {
                 std::optional<Job>* mine);
   void JournalStarts(std::vector<Job>& jobs);
   state::StepIntent IntentOf(const Job& job) const;
+  // The StepStart of a job: its intent and node state change, and what it journals ahead.
+  state::Store::StepStart StartOf(const Job& job) const;
+  // Removes the records journaled ahead for steps that never started (end of the run).
+  Status WithdrawUnstarted();
   void Handle(Completion c);
   void FailNode(int node_index, const std::string& error);
   void CheckBudget();

@@ -49,32 +49,72 @@ state::StepIntent Scheduler::IntentOf(const Job& job) const {
   return intent;
 }
 
+state::Store::StepStart Scheduler::StartOf(const Job& job) const {
+  const plan::Step& step = *steps_[job.step].step;
+  state::Store::StepStart start{IntentOf(job), StartChange(step), job.journaled, {}};
+  for (int d : job.ahead) {
+    Job next;
+    next.step = d;
+    next.attempt = 1;
+    start.ahead.push_back({IntentOf(next), steps_[d].ahead});
+  }
+  return start;
+}
+
 // The steps the scheduler starts together journal their intents in one commit, before any
 // of them is handed to a worker: one wait for all instead of one thread waking, queueing
 // its write and sleeping again per step. Only the steps that need nothing more than a
 // crash-safe intent: a destructive step's intent is fsynced (its worker waits for that, not
-// the scheduler), and a step with a guard to check is journaled after the check.
+// the scheduler), and a step with a guard to check is journaled after the check. A step
+// journaled ahead whose record is committed waits for nothing: its "running" is queued
+// (deferred, before anything queued after it), as a deferred result is.
 void Scheduler::JournalStarts(std::vector<Job>& jobs) {
+  std::vector<state::Store::StepStart> ready;
+  std::vector<Job*> ready_jobs;
   std::vector<state::Store::StepStart> starts;
   std::vector<Job*> journaled;
   for (Job& job : jobs) {
     const plan::Step& step = *steps_[job.step].step;
     if (job.guard != Job::Guard::kNone || step.destructive) continue;
-    starts.push_back({IntentOf(job), StartChange(step)});
-    journaled.push_back(&job);
-  }
-  if (starts.empty()) return;
-  SteadyClock::time_point t = SteadyClock::now();
-  std::vector<Result<int64_t>> ids = store_.StartSteps(starts, state::Store::Sync::kCrashSafe);
-  const int64_t waited = MicrosSince(t);
-  for (size_t i = 0; i < journaled.size(); ++i) {
-    journaled[i]->start_journal_us = waited;
-    if (ids[i].ok()) {
-      journaled[i]->step_id = *ids[i];
+    if (job.journaled != nullptr && store_.AheadJournaled(*job.journaled)) {
+      ready.push_back(StartOf(job));
+      ready_jobs.push_back(&job);
     } else {
-      journaled[i]->start_error = ids[i].error();
+      starts.push_back(StartOf(job));
+      journaled.push_back(&job);
     }
   }
+  auto take = [](std::vector<Job*>& taken, std::vector<Result<int64_t>>& ids, int64_t waited) {
+    for (size_t i = 0; i < taken.size(); ++i) {
+      taken[i]->start_journal_us = waited;
+      if (ids[i].ok()) {
+        taken[i]->step_id = *ids[i];
+      } else {
+        taken[i]->start_error = ids[i].error();
+      }
+    }
+  };
+  if (!ready.empty()) {
+    SteadyClock::time_point t = SteadyClock::now();
+    std::vector<Result<int64_t>> ids = store_.StartSteps(ready, state::Store::Sync::kDeferred);
+    take(ready_jobs, ids, MicrosSince(t));
+  }
+  if (!starts.empty()) {
+    SteadyClock::time_point t = SteadyClock::now();
+    std::vector<Result<int64_t>> ids = store_.StartSteps(starts, state::Store::Sync::kCrashSafe);
+    take(journaled, ids, MicrosSince(t));
+  }
+}
+
+Status Scheduler::WithdrawUnstarted() {
+  std::vector<int64_t> ids;
+  for (const StepRun& s : steps_) {
+    if (s.ahead != nullptr && !s.ahead_taken && s.ahead->id.load() != 0) {
+      ids.push_back(s.ahead->id.load());
+    }
+  }
+  Result<int> removed = store_.WithdrawAhead(ids);
+  return removed.ok() ? Status::Ok() : Status(removed.error());
 }
 
 Completion Scheduler::Work(const Job& job) {
@@ -219,7 +259,7 @@ Completion Scheduler::Work(const Job& job) {
   Result<int64_t> id =
       job.start_error ? Result<int64_t>(*job.start_error)
       : journaled     ? Result<int64_t>(job.step_id)
-                      : journal([&] { return store_.StartStep(intent, StartChange(step), start_sync); });
+                      : journal([&] { return store_.StartSteps({StartOf(job)}, start_sync)[0]; });
   if (id.ok() && guard) {
     if (Status st = close_interrupted(*id, *guard); !st.ok()) id = st.error();
   }

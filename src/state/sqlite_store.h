@@ -52,6 +52,8 @@ class SqliteStore final : public Store {
                             const std::optional<NodeStateChange>& change, Sync sync) override;
   std::vector<Result<int64_t>> StartSteps(const std::vector<StepStart>& starts,
                                           Sync sync) override;
+  bool AheadJournaled(const AheadSlot& slot) override;
+  Result<int> WithdrawAhead(const std::vector<int64_t>& step_ids) override;
   Status FinishStep(int64_t step_id, const StepResult& result,
                     const std::optional<NodeStateChange>& change, bool forget_components,
                     Sync sync) override;
@@ -104,6 +106,11 @@ class SqliteStore final : public Store {
   // StartStep's insert and node state change, in the open transaction.
   Result<int64_t> StartStepLocked(const StepIntent& intent,
                                   const std::optional<NodeStateChange>& change);
+  // One StepStart in the open transaction: its record inserted running (or, journaled
+  // ahead, marked running), the node's state, and the steps journaled ahead with it.
+  Result<int64_t> StartOneLocked(const StepStart& start);
+  // Its ahead records were rolled back with it: their slots say so (id 0).
+  static void ForgetAhead(const StepStart& start);
   Result<std::pair<std::string, int64_t>> UpdateStepResultLocked(int64_t step_id,
                                                                   const StepResult& result);
   // check_node: look the node up first for a clear error (the foreign key refuses an
@@ -132,7 +139,8 @@ class SqliteStore final : public Store {
   void LeadBatches(PendingOp* mine);
   // `failed_deferred`: the first deferred write that failed before this batch (ok if none);
   // writes after it, and after one that fails in this batch, fail without running.
-  void CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred);
+  // Returns whether the batch's transaction committed.
+  bool CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred);
   // Every call of the store except the journal's group commit locks mu_ through this:
   // first waits for deferred journal writes queued before the call (so that a call sees
   // and follows every earlier write), then locks mu_ and puts the connection back to
@@ -173,6 +181,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<char[]> wal_file_mem_;
   sqlite3_file* wal_file_ = nullptr;
   std::atomic<uint64_t> committed_batches_{0};  // journal batches committed so far
+  // The last journal batch whose commit succeeded (batches commit in order: every ahead
+  // record of a batch up to it is in the file).
+  std::atomic<uint64_t> good_batch_{0};
   uint64_t synced_batches_ = 0;  // of them, made durable by a finished fsync (wal_mu_)
   // Checkpoints the WAL off the writer's thread (not for :memory:). Detached from db_ and
   // destroyed first, in the destructor.

@@ -309,8 +309,9 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
     // while that batch committed (they were queued before its failure was known).
     Status failed_before = deferred_error_;
     lock.unlock();
-    CommitBatch(batch, failed_before);
+    const bool good = CommitBatch(batch, failed_before);
     const uint64_t committed = ++committed_batches_;
+    if (good) good_batch_ = committed;
     // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync
     // below, which runs after the next leader has taken over: later commits do not wait.
     std::vector<std::promise<bool>> done;
@@ -457,7 +458,7 @@ Status SqliteStore::InSavepointLocked(std::string_view name,
   return s;
 }
 
-void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred) {
+bool SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status failed_deferred) {
   std::lock_guard<std::mutex> lock(mu_);  // not Settled(): this is the queue's commit
   // Every other write of the store commits with synchronous=FULL (set on open, and put
   // back by Settled). A journal batch commits without an fsync; InGroupCommit syncs the WAL
@@ -465,14 +466,14 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status faile
   if (!synchronous_normal_) {
     if (Status s = db_.ExecCached("PRAGMA synchronous = NORMAL"); !s.ok()) {
       for (PendingOp* p : batch) p->result = s;
-      return;
+      return false;
     }
     synchronous_normal_ = true;
   }
   Transaction tx(db_);
   if (Status s = tx.Begin(); !s.ok()) {
     for (PendingOp* p : batch) p->result = s;
-    return;
+    return false;
   }
   for (PendingOp* p : batch) {
     if (!failed_deferred.ok() && !p->barrier) {
@@ -489,7 +490,7 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status faile
       // (outside a transaction each would commit on its own, unreported).
       tx.Abandon();
       for (PendingOp* q : batch) q->result = s;
-      return;
+      return false;
     }
     if (!s.ok() && p->sync == Sync::kDeferred && failed_deferred.ok()) {
       failed_deferred = DeferredFailure(s.error());
@@ -499,6 +500,7 @@ void SqliteStore::CommitBatch(const std::vector<PendingOp*>& batch, Status faile
   if (!committed.ok()) {
     for (PendingOp* p : batch) p->result = committed;
   }
+  return committed.ok();
 }
 
 Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
@@ -520,14 +522,100 @@ Result<int64_t> SqliteStore::StartStep(const StepIntent& intent,
 
 Result<int64_t> SqliteStore::StartStepLocked(const StepIntent& intent,
                                              const std::optional<NodeStateChange>& change) {
-  Result<int64_t> inserted = InsertStepLocked(intent, "running");
-  if (!inserted.ok()) return inserted.error();
-  if (change) {
-    Status s = SetNodeStateLocked(intent.node, change->state, change->reason, intent.run_id,
-                                  /*keep_reason_in_same_state=*/true);
+  StepStart start;
+  start.intent = intent;
+  start.change = change;
+  return StartOneLocked(start);
+}
+
+namespace {
+
+// The intent of a step journaled ahead, with the id of the record of the step it waits for.
+std::string WithAfter(const std::string& intent_json, int64_t after) {
+  std::string json = intent_json.empty() ? std::string("{}") : intent_json;
+  const bool empty_object = json.find_first_not_of(" \t\r\n{") == json.size() - 1;
+  json.insert(json.size() - 1, fmt::format("{}\"after\":{}", empty_object ? "" : ",", after));
+  return json;
+}
+
+bool IsJsonObject(const std::string& json) {
+  return !json.empty() && json.front() == '{' && json.back() == '}' && IsJson(json);
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::StartOneLocked(const StepStart& start) {
+  const StepIntent& intent = start.intent;
+  int64_t id = start.journaled != nullptr ? start.journaled->id.load() : 0;
+  if (id != 0) {
+    // Journaled ahead: "running" from now, and started now, not when it was journaled.
+    Result<Statement*> st = db_.Cached(
+        "UPDATE steps SET status = 'running', started_at = ?, attempt = ? WHERE id = ? AND "
+        "status = 'intended'");
+    if (!st.ok()) return st.error();
+    (*st)->Bind(1, Now()).Bind(2, int64_t{intent.attempt}).Bind(3, id);
+    if (Status s = (*st)->Run(); !s.ok()) return s.error();
+    // Its record is gone (the commit that carried it failed, and so did the start it came
+    // with): journaled anew, as a step that was never journaled ahead.
+    if (db_.Changes() == 0) id = 0;
+  }
+  if (id == 0) {
+    Result<int64_t> inserted = InsertStepLocked(intent, "running");
+    if (!inserted.ok()) return inserted.error();
+    id = *inserted;
+  }
+  if (start.change) {
+    Status s = SetNodeStateLocked(intent.node, start.change->state, start.change->reason,
+                                  intent.run_id, /*keep_reason_in_same_state=*/true);
     if (!s.ok()) return s.error();
   }
-  return *inserted;
+  // The batch this op commits with: LeadBatches counts it once CommitBatch returns, and no
+  // other batch commits meanwhile.
+  const uint64_t batch = committed_batches_.load() + 1;
+  for (const AheadStart& a : start.ahead) {
+    if (a.slot == nullptr || !IsJsonObject(a.intent.intent_json)) continue;
+    StepIntent ahead = a.intent;
+    ahead.intent_json = WithAfter(ahead.intent_json, id);
+    // An ahead record that cannot be written costs only its step's own commit later: the
+    // start goes on without it.
+    Status s = InSavepointLocked("journal_ahead", [&]() -> Status {
+      Result<int64_t> inserted = InsertStepLocked(ahead, "intended");
+      if (!inserted.ok()) return inserted.error();
+      a.slot->batch = batch;
+      a.slot->id = *inserted;
+      return Status::Ok();
+    });
+    if (!s.ok() && sqlite3_get_autocommit(db_.handle())) return s.error();
+  }
+  return id;
+}
+
+void SqliteStore::ForgetAhead(const StepStart& start) {
+  for (const AheadStart& a : start.ahead) {
+    if (a.slot != nullptr) a.slot->id = 0;
+  }
+}
+
+bool SqliteStore::AheadJournaled(const AheadSlot& slot) {
+  const uint64_t batch = slot.batch.load();
+  return slot.id.load() != 0 && batch != 0 && batch <= good_batch_.load();
+}
+
+Result<int> SqliteStore::WithdrawAhead(const std::vector<int64_t>& step_ids) {
+  if (step_ids.empty()) return 0;
+  std::unique_lock<std::mutex> lock = Settled();
+  Transaction tx(db_);
+  if (Status s = tx.Begin(); !s.ok()) return s.error();
+  int removed = 0;
+  for (int64_t id : step_ids) {
+    Result<Statement*> st = db_.Cached("DELETE FROM steps WHERE id = ? AND status = 'intended'");
+    if (!st.ok()) return st.error();
+    (*st)->Bind(1, id);
+    if (Status s = (*st)->Run(); !s.ok()) return s.error();
+    removed += db_.Changes();
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s.error();
+  return removed;
 }
 
 std::vector<Result<int64_t>> SqliteStore::StartSteps(const std::vector<StepStart>& starts,
@@ -535,8 +623,36 @@ std::vector<Result<int64_t>> SqliteStore::StartSteps(const std::vector<StepStart
   std::vector<Result<int64_t>> ids;
   ids.reserve(starts.size());
   if (sync == Sync::kDeferred) {
-    for (size_t i = 0; i < starts.size(); ++i) {
-      ids.emplace_back(DeferredStart());
+    // Only "running" is queued: each intent must be in the file already.
+    auto queued = std::make_shared<std::vector<StepStart>>();
+    for (const StepStart& start : starts) {
+      if (start.journaled == nullptr || !AheadJournaled(*start.journaled)) {
+        ids.emplace_back(DeferredStart());
+        continue;
+      }
+      ids.emplace_back(start.journaled->id.load());
+      queued->push_back(start);
+    }
+    if (queued->empty()) return ids;
+    std::function<Status()> op = [this, queued]() -> Status {
+      for (const StepStart& start : *queued) {
+        auto one = [&]() -> Status {
+          Result<int64_t> id = StartOneLocked(start);
+          return id.ok() ? Status::Ok() : Status(id.error());
+        };
+        Status s = queued->size() == 1 ? one() : InSavepointLocked("journal_start", one);
+        if (!s.ok()) {
+          // Rolled back with its op: a deferred write that fails fails every later one.
+          for (const StepStart& q : *queued) ForgetAhead(q);
+          return s;
+        }
+      }
+      return Status::Ok();
+    };
+    if (Status s = InGroupCommit(op, sync); !s.ok()) {
+      for (Result<int64_t>& id : ids) {
+        if (id.ok()) id = s.error();
+      }
     }
     return ids;
   }
@@ -554,13 +670,19 @@ std::vector<Result<int64_t>> SqliteStore::StartSteps(const std::vector<StepStart
     for (size_t i = 0; i < starts.size(); ++i) {
       if (!ids[i].ok()) continue;
       auto start = [&]() -> Status {
-        Result<int64_t> id = StartStepLocked(starts[i].intent, starts[i].change);
+        Result<int64_t> id = StartOneLocked(starts[i]);
         ids[i] = id;
         return id.ok() ? Status::Ok() : Status(id.error());
       };
       Status s = starts.size() == 1 ? start() : InSavepointLocked("journal_start", start);
-      // SQLite rolled the whole transaction back (an I/O error): nothing of it stands.
-      if (!s.ok() && sqlite3_get_autocommit(db_.handle())) return s;
+      if (s.ok()) continue;
+      ForgetAhead(starts[i]);  // rolled back with its start
+      // A lone start is undone with its op's savepoint; SQLite rolled the whole transaction
+      // back (an I/O error): nothing of it stands.
+      if (starts.size() == 1 || sqlite3_get_autocommit(db_.handle())) {
+        for (const StepStart& q : starts) ForgetAhead(q);
+        return s;
+      }
     }
     return Status::Ok();
   };

@@ -24,6 +24,7 @@
 // clock)) gives a fresh, private, fully migrated store that vanishes with the object.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -140,17 +141,47 @@ class Store {
   virtual Result<int64_t> StartStep(const StepIntent& intent,
                                     const std::optional<NodeStateChange>& change,
                                     Sync sync) = 0;
+  /// Journal-ahead: the record of a step written before the step may start (status
+  /// intended), in the commit of the start of the step it waits for, so that its own start
+  /// waits for no commit (see StartSteps). Filled in by the journal's commit; read from any
+  /// thread.
+  struct AheadSlot {
+    std::atomic<int64_t> id{0};       // the record's id once inserted (0: not yet, or refused)
+    std::atomic<uint64_t> batch{0};   // the journal commit that carries it
+  };
+  /// A step to journal ahead with a start: its intent and the slot that receives its id.
+  struct AheadStart {
+    StepIntent intent;
+    std::shared_ptr<AheadSlot> slot;
+  };
   /// One step's start, for StartSteps.
   struct StepStart {
     StepIntent intent;
     std::optional<NodeStateChange> change;
+    /// Set when the step was journaled ahead: its record (the slot's, when the commit
+    /// inserted it) is marked running instead of a new one inserted.
+    std::shared_ptr<AheadSlot> journaled;
+    /// Steps journaled ahead in the same commit: recorded intended, each with the id of
+    /// this step's record ("after" in its intent), so that a resume can tell which of them
+    /// cannot have started (this step failed).
+    std::vector<AheadStart> ahead;
   };
   /// StartStep for several steps at once, in one commit: each is journaled, or refused with
   /// StartStep's error, on its own (one refused start does not undo the others), in the
   /// order given; the results are in that order. The executor journals the steps it starts
-  /// together this way: one commit and one wait instead of one each.
+  /// together this way: one commit and one wait instead of one each. kDeferred only when
+  /// every start was journaled ahead and AheadJournaled says so (the others are refused):
+  /// the step's intent is on disk already, and only "running" (and the node's state) is
+  /// queued, as a deferred result is.
   virtual std::vector<Result<int64_t>> StartSteps(const std::vector<StepStart>& starts,
                                                   Sync sync) = 0;
+  /// Whether the record journaled ahead into `slot` is committed (crash-safe): its step may
+  /// start with a deferred StartSteps.
+  virtual bool AheadJournaled(const AheadSlot& slot) = 0;
+  /// Removes records journaled ahead whose steps never started (still intended): the run
+  /// ends, or its step's predecessor failed. They tell of nothing that happened; a record
+  /// no longer intended is left alone. Returns how many it removed.
+  virtual Result<int> WithdrawAhead(const std::vector<int64_t>& step_ids) = 0;
   /// The executor's write after a step: the result (with its component record), the node's
   /// new state if given, and, when `forget_components`, the removal of every component
   /// record of the node (it was retired), in one transaction: "step done", "component at

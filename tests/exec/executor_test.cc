@@ -1,6 +1,6 @@
 // The executor with a fake driver: order, journal, failures, retries, limits, the rolling
-// window (max_unavailable at every moment), the failure budget, interrupts and resume after
-// a crash.
+// window (max_unavailable at every moment), the failure budget, retirement. Interrupts,
+// crashes and resume: executor_resume_test.cc.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 
 #include "exec/executor.h"
 #include "support/temp_dir.h"
+#include "executor_harness.h"
 #include "fake_driver.h"
 #include "plan/plan_test_util.h"
 
@@ -23,77 +24,11 @@ using plan::testing::MustObserve;
 using plan::testing::MustOpenMemory;
 using testing::EventLog;
 using testing::FakeDriver;
-
-constexpr const char* kSite = R"(site: t
-defaults:
-  bmc: {driver: redfish, username: admin, password: {env: BMC_PW}}
-  image: ubuntu-22.04-gpu
-  firmware: {bios: "2.19.1"}
-  software: {nvidia_driver: "DRIVER", cuda: "12.4", slurm: "23.11.4"}
-  mounts: [home]
-  burnin: standard
-profiles:
-  gpu4:
-    hardware: {gpus: {model: "NVIDIA A100-SXM4-80GB", count: 4}, memory_gib: 512, cpus: 64}
-    slurm: {partitions: [gpu]}
-mounts:
-  home: {type: nfs, source: "nfs1:/export/home", target: /home, options: [rw]}
-racks:
-  - name: r01
-    nodes:
-      - {name: "n[01-04]", profile: gpu4, bmc: "10.0.0.[1-4]", ip: "10.1.0.[1-4]"}
-  - name: r02
-    nodes:
-      - {name: "n[05-06]", profile: gpu4, bmc: "10.0.0.[5-6]", ip: "10.1.0.[5-6]"}
-)";
-
-std::string Site(const std::string& driver = "550.54.15") {
-  std::string s = kSite;
-  s.replace(s.find("DRIVER"), 6, driver);
-  return s;
-}
-
-plan::Policy Permissive() {
-  plan::Policy p;
-  p.max_unavailable_per_partition = {true, 100};
-  p.max_unavailable_per_rack = {true, 100};
-  return p;
-}
-
-state::RunStart TestRun() { return {"racksmith apply (test)", "tester", "host", 1}; }
-
-struct Harness {
-  SystemClock clock;
-  std::unique_ptr<state::Store> store = MustOpenMemory(clock);
-  inventory::Inventory inv;
-  FakeDriver driver;
-  EventLog events;
-  Interrupt interrupt;
-  ExecutorOptions options;
-
-  explicit Harness(const std::string& yaml) : inv(MustLoad(yaml)) { options.backoff_ms = 1; }
-
-  plan::Plan Plan(const plan::Policy& policy = Permissive()) {
-    return plan::BuildPlan(inv, MustObserve(*store), policy);
-  }
-  RunSummary Apply(const plan::Plan& p, const std::vector<state::StepRecord>& interrupted = {}) {
-    Executor executor(*store, driver, clock, options, &events);
-    Result<RunSummary> r = executor.Execute(p, inv, TestRun(), interrupted, interrupt);
-    if (!r.ok()) FAIL("execute: " << r.error().ToString());
-    return *r;
-  }
-  state::NodeState StateOf(const std::string& node) {
-    Result<state::NodeRecord> r = store->GetNode(node);
-    if (!r.ok()) FAIL(r.error().ToString());
-    return r->state;
-  }
-  std::string ReasonOf(const std::string& node) { return store->GetNode(node)->reason; }
-};
-
-int IndexOf(const std::vector<std::string>& v, const std::string& x) {
-  auto it = std::find(v.begin(), v.end(), x);
-  return it == v.end() ? -1 : static_cast<int>(it - v.begin());
-}
+using testing::Harness;
+using testing::IndexOf;
+using testing::Permissive;
+using testing::Site;
+using testing::TestRun;
 
 TEST_CASE("apply takes new nodes to active, journals every step, and plan is then empty",
           "[exec]") {
@@ -615,196 +550,6 @@ TEST_CASE("the failure budget stops new nodes once exceeded and started nodes fi
   CHECK(h.StateOf("n05") == state::NodeState::kNew);
 }
 
-TEST_CASE("an interrupt starts no new step, lets running ones finish, and apply resumes",
-          "[exec]") {
-  Harness h(Site());
-  h.options.concurrency = 1;
-  h.driver.on_run = [&](const plan::Step& step) {
-    if (step.id == "n02/image") h.interrupt.Raise();
-  };
-  RunSummary s = h.Apply(h.Plan());
-  CHECK(s.outcome == state::RunOutcome::kAborted);
-  CHECK(h.driver.Ran().back() == "n02/image");
-  CHECK(h.store->GetRun(s.run_id)->outcome == state::RunOutcome::kAborted);
-  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
-  REQUIRE(open.ok());
-  CHECK(open->empty());  // the running step finished and was journaled
-
-  Harness& g = h;
-  g.driver.on_run = nullptr;
-  Interrupt fresh;
-  Executor executor(*g.store, g.driver, g.clock, g.options, nullptr);
-  plan::Plan rest = g.Plan();
-  for (const plan::NodePlan& np : rest.nodes) {
-    for (const plan::Step& step : np.steps) CHECK(step.id != "n01/discover/hardware");
-  }
-  Result<RunSummary> r = executor.Execute(rest, g.inv, TestRun(), {}, fresh);
-  REQUIRE(r.ok());
-  CHECK(r->outcome == state::RunOutcome::kSucceeded);
-  CHECK(g.Plan().summary.steps == 0);
-}
-
-TEST_CASE("a second interrupt aborts running steps and leaves them for the guard", "[exec]") {
-  Harness h(Site());
-  h.options.concurrency = 2;
-  h.driver.SetStepMillis(2000);
-  h.driver.on_run = [&](const plan::Step& step) {
-    if (step.id == "n01/discover/hardware") {
-      h.interrupt.Raise();
-      h.interrupt.Raise();
-    }
-  };
-  RunSummary s = h.Apply(h.Plan());
-  CHECK(s.outcome == state::RunOutcome::kAborted);
-  CHECK(s.wall_ms < 1500);
-  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
-  REQUIRE(open.ok());
-  REQUIRE(!open->empty());
-  CHECK(open->front().kind == "discover");
-  CHECK(open->front().status == state::StepStatus::kRunning);
-  // The steps that had started stay running (for their guard), saying why; the rest are
-  // closed.
-  Result<std::vector<state::StepRecord>> after = h.store->StepsOfRun(s.run_id);
-  REQUIRE(after.ok());
-  for (const state::StepRecord& r : *after) {
-    INFO(r.kind << " " << r.error);
-    if (r.status == state::StepStatus::kRunning) {
-      CHECK_THAT(r.error, Catch::StartsWith("interrupted: run "));
-    } else {
-      CHECK(state::IsFinished(r.status));
-    }
-  }
-}
-
-// A run killed with steps in flight, as kill -9 leaves it: the journal says running.
-std::vector<state::StepRecord> KillDuringImage(Harness& h, const plan::Plan& p,
-                                               const std::vector<std::string>& in_flight) {
-  REQUIRE(h.store->EnsureNodes({"n01", "n02", "n03"}, state::NodeState::kNew).ok());
-  Result<int64_t> run = h.store->BeginRun(TestRun());
-  REQUIRE(run.ok());
-  for (const std::string& id : in_flight) {
-    const plan::Step* step = nullptr;
-    for (const plan::NodePlan& np : p.nodes) {
-      for (const plan::Step& s : np.steps) {
-        if (s.id == id) step = &s;
-      }
-    }
-    REQUIRE(step != nullptr);
-    state::StepIntent intent{*run, step->node, plan::StepKindName(step->kind), step->component,
-                             "{}", 1};
-    REQUIRE(h.store->StartStep(intent, state::Store::NodeStateChange{
-                                           state::NodeState::kProvisioning, "imaging"},
-                               state::Store::Sync::kPowerSafe)
-                .ok());
-  }
-  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
-  REQUIRE(open.ok());
-  REQUIRE(open->size() == in_flight.size());
-  CHECK(h.store->GetRun(*run)->outcome == state::RunOutcome::kAborted);
-  return *open;
-}
-
-TEST_CASE("after a crash, a step in flight is checked by its guard before it runs again",
-          "[exec]") {
-  Harness h(Site());
-  plan::Plan p = h.Plan();
-  std::vector<state::StepRecord> open =
-      KillDuringImage(h, p, {"n01/image", "n02/image", "n03/install/cuda"});
-  h.driver.Guard("n01/image", GuardVerdict::kDone);        // the reimage had finished
-  h.driver.Guard("n02/image", GuardVerdict::kUnknown);     // cannot tell: destructive
-  h.driver.Guard("n03/install/cuda", GuardVerdict::kUnknown);  // cannot tell: harmless
-  RunSummary s = h.Apply(h.Plan(), open);
-  std::vector<std::string> ran = h.driver.Ran();
-  std::vector<std::string> guarded = h.driver.Guarded();
-  std::sort(guarded.begin(), guarded.end());
-  CHECK(guarded == std::vector<std::string>{"n01/image", "n02/image", "n03/install/cuda"});
-  CHECK(IndexOf(ran, "n01/image") == -1);  // verified, not repeated
-  CHECK(IndexOf(ran, "n02/image") == -1);  // never repeated blindly
-  CHECK(IndexOf(ran, "n03/install/cuda") >= 0);
-  CHECK(s.steps_verified == 1);
-  CHECK(h.StateOf("n01") == state::NodeState::kActive);
-  CHECK(h.StateOf("n02") == state::NodeState::kFailed);
-  CHECK(h.ReasonOf("n02").find("is not repeated blindly") != std::string::npos);
-  CHECK(h.StateOf("n03") == state::NodeState::kActive);
-  // The verified step is journaled as succeeded with the guard's evidence.
-  Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n01");
-  REQUIRE(steps.ok());
-  bool found = false;
-  for (const state::StepRecord& r : *steps) {
-    if (r.kind == "image" && r.status == state::StepStatus::kSucceeded) {
-      found = r.output_tail.find("verified by its guard") != std::string::npos;
-    }
-  }
-  CHECK(found);
-}
-
-TEST_CASE("a step left in flight waits for its guard through applies that do not reach it",
-          "[exec]") {
-  Harness h(Site());
-  plan::Plan p = h.Plan();
-  std::vector<state::StepRecord> open = KillDuringImage(h, p, {"n01/image"});
-  const int64_t orphan = open.front().id;
-  // The next apply stops before it runs anything (declined, vetoed, another selection,
-  // interrupted at once): the step is still in flight for the one after it.
-  for (int i = 0; i < 2; ++i) {
-    Result<std::vector<state::StepRecord>> again = RecoverInterruptedRun(*h.store);
-    REQUIRE(again.ok());
-    REQUIRE(again->size() == 1);
-    CHECK(again->front().id == orphan);
-    CHECK(again->front().status == state::StepStatus::kRunning);
-    Result<int64_t> idle = h.store->BeginRun(TestRun());  // a run that did nothing
-    REQUIRE(idle.ok());
-    REQUIRE(h.store->FinishRun(*idle, state::RunOutcome::kSucceeded).ok());
-  }
-  Result<std::vector<state::StepRecord>> history = h.store->StepsOfNode("n01");
-  REQUIRE(history.ok());
-  CHECK_THAT(history->front().error, Catch::Contains("the next apply that reaches it checks its "
-                                                     "guard first"));
-
-  h.driver.Guard("n01/image", GuardVerdict::kDone);
-  Result<std::vector<state::StepRecord>> last = RecoverInterruptedRun(*h.store);
-  REQUIRE(last.ok());
-  RunSummary s = h.Apply(h.Plan(), *last);
-  CHECK(h.driver.Guarded() == std::vector<std::string>{"n01/image"});
-  CHECK(IndexOf(h.driver.Ran(), "n01/image") == -1);
-  CHECK(s.steps_verified == 1);
-  // Resolved: closed with the verdict, and no later apply checks it again.
-  history = h.store->StepsOfNode("n01");
-  REQUIRE(history.ok());
-  CHECK(history->front().status == state::StepStatus::kSkipped);
-  CHECK_THAT(history->front().error, Catch::Contains("checked its guard: done"));
-  CHECK(RecoverInterruptedRun(*h.store)->empty());
-}
-
-TEST_CASE("a destructive step retried after a transient failure is checked by its guard first",
-          "[exec]") {
-  Harness h(Site());
-  // The reset's answer was lost, but it happened: the retry finds the node imaged.
-  h.driver.Script("n01/image", {StepOutcome::Transient("BMC: no answer within 30000 ms")});
-  h.driver.Guard("n01/image", GuardVerdict::kDone);
-  // Here the guard cannot tell: the step is not repeated blindly.
-  h.driver.Script("n02/image", {StepOutcome::Transient("BMC: HTTP 504")});
-  h.driver.Guard("n02/image", GuardVerdict::kUnknown);
-  // A non-destructive step is simply retried.
-  h.driver.Script("n03/install/cuda", {StepOutcome::Transient("apt: lock held")});
-  RunSummary s = h.Apply(h.Plan());
-  std::vector<std::string> ran = h.driver.Ran();
-  CHECK(std::count(ran.begin(), ran.end(), "n01/image") == 1);
-  CHECK(std::count(ran.begin(), ran.end(), "n02/image") == 1);
-  CHECK(std::count(ran.begin(), ran.end(), "n03/install/cuda") == 2);
-  std::vector<std::string> guarded = h.driver.Guarded();
-  std::sort(guarded.begin(), guarded.end());
-  CHECK(guarded == std::vector<std::string>{"n01/image", "n02/image"});
-  CHECK(h.StateOf("n01") == state::NodeState::kActive);
-  CHECK(h.StateOf("n02") == state::NodeState::kFailed);
-  CHECK_THAT(h.ReasonOf("n02"), Catch::Contains("retried after a transient failure") &&
-                                    Catch::Contains("is not repeated blindly"));
-  CHECK(h.StateOf("n03") == state::NodeState::kActive);
-  CHECK(s.steps_verified == 1);
-}
-
-// Converges the site, then retires n05 and n06 in the inventory; the policy that confirms
-// their erase.
 plan::Policy RetireN05AndN06(Harness& h) {
   REQUIRE(h.Apply(h.Plan()).nodes_done == 6);
   std::string yaml = Site();

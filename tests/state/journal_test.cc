@@ -1,5 +1,8 @@
 // Runs and the journal: intent before a step, result after, and the queries over them.
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
+#include <memory>
 
 #include "state/store.h"
 #include "store_test_util.h"
@@ -176,6 +179,72 @@ TEST_CASE("steps started together are journaled in order, each refused alone", "
   CHECK(deferred[0].error().code() == ErrorCode::kInvalidInput);
   CHECK(f.store->StepsOfRun(f.run)->size() == 2);
   CHECK(f.store->StartSteps({}, Store::Sync::kCrashSafe).empty());
+}
+
+TEST_CASE("a step journaled ahead is intended after its predecessor, starts deferred, and is "
+          "withdrawn only while unstarted",
+          "[state]") {
+  JournalFixture f;
+  auto next = std::make_shared<Store::AheadSlot>();
+  auto other = std::make_shared<Store::AheadSlot>();
+  auto bad = std::make_shared<Store::AheadSlot>();
+  Store::StepStart first{{f.run, "n1", "install", "nvidia_driver", R"({"id":"a"})", 1},
+                         Store::NodeStateChange{NodeState::kProvisioning, "driver"},
+                         nullptr,
+                         {{{f.run, "n1", "install", "cuda", R"({"id":"b"})", 1}, next},
+                          {{f.run, "n1", "mount", "home", "{}", 1}, other},
+                          {{f.run, "n1", "slurm", "", "{oops", 1}, bad}}};
+  std::vector<Result<int64_t>> ids = f.store->StartSteps({first}, Store::Sync::kCrashSafe);
+  REQUIRE(ids.size() == 1);
+  RS_REQUIRE_OK(ids[0]);
+  // Both good ones are journaled, intended, naming the record they wait for; the one whose
+  // intent is not JSON is not (its step journals itself when it starts, and is refused).
+  REQUIRE(next->id.load() > *ids[0]);
+  REQUIRE(other->id.load() > next->id.load());
+  CHECK(bad->id.load() == 0);
+  CHECK(f.store->AheadJournaled(*next));
+  CHECK_FALSE(f.store->AheadJournaled(*bad));
+  Result<std::vector<StepRecord>> steps = f.store->StepsOfNode("n1");
+  RS_REQUIRE_OK(steps);
+  REQUIRE(steps->size() == 3);
+  CHECK(steps->at(0).status == StepStatus::kRunning);
+  CHECK(steps->at(1).status == StepStatus::kIntended);
+  CHECK(steps->at(1).intent_json == fmt::format(R"({{"id":"b","after":{}}})", *ids[0]));
+  CHECK(steps->at(2).intent_json == fmt::format(R"({{"after":{}}})", *ids[0]));
+
+  // Its start: "running" queued (deferred), the same record; settled by the next read.
+  f.clock.Advance(5'000);
+  RS_REQUIRE_OK(f.store->FinishStep(*ids[0], {}, std::nullopt, false, Store::Sync::kDeferred));
+  Store::StepStart second{{f.run, "n1", "install", "cuda", R"({"id":"b"})", 1},
+                          std::nullopt, next, {}};
+  std::vector<Result<int64_t>> started = f.store->StartSteps({second}, Store::Sync::kDeferred);
+  REQUIRE(started.size() == 1);
+  RS_REQUIRE_OK(started[0]);
+  CHECK(*started[0] == next->id.load());
+  steps = f.store->StepsOfNode("n1");
+  RS_REQUIRE_OK(steps);
+  REQUIRE(steps->size() == 3);
+  CHECK(steps->at(0).status == StepStatus::kSucceeded);
+  CHECK(steps->at(1).status == StepStatus::kRunning);
+  CHECK(steps->at(1).started_at == steps->at(0).started_at + 5'000);  // when it started
+
+  // A start that was not journaled ahead cannot be deferred: refused, nothing written.
+  Store::StepStart unjournaled{{f.run, "n2", "image", "", "{}", 1}, std::nullopt, bad, {}};
+  std::vector<Result<int64_t>> refused =
+      f.store->StartSteps({unjournaled}, Store::Sync::kDeferred);
+  REQUIRE_FALSE(refused[0].ok());
+  CHECK(refused[0].error().code() == ErrorCode::kInvalidInput);
+  CHECK(f.store->StepsOfNode("n2")->empty());
+
+  // Withdrawn: the unstarted one goes; the started one (no longer intended) stays.
+  Result<int> removed = f.store->WithdrawAhead({next->id.load(), other->id.load()});
+  RS_REQUIRE_OK(removed);
+  CHECK(*removed == 1);
+  steps = f.store->StepsOfNode("n1");
+  RS_REQUIRE_OK(steps);
+  REQUIRE(steps->size() == 2);
+  CHECK(steps->back().id == next->id.load());
+  CHECK(*f.store->WithdrawAhead({}) == 0);
 }
 
 TEST_CASE("a long output is kept as its tail", "[state]") {

@@ -119,14 +119,15 @@ class Store {
     /// it in flight, and the next apply checks its guard before anything else. Saves the
     /// fsyncs of most journal writes (see bench/results/apply.md).
     kCrashSafe,
-    /// FinishStep only: queued for the journal's next group commit and not waited for. It
+    /// FinishStep, and StartSteps of steps journaled ahead (their intent is committed
+    /// already; only "running" is queued): queued for the next group commit, not waited for. It
     /// is committed as kCrashSafe, in order: before any journal write submitted after it
     /// and before any other call of this store reads or writes (each settles the queue
     /// first). What is lost to a kill -9 in the fraction of a millisecond before its commit
     /// is a result, which leaves the step in flight: the next apply checks its guard.
     /// A deferred write that fails makes every later journal write and FlushJournal fail
-    /// with its error. For the results of non-destructive steps: the worker moves on to the
-    /// next step instead of waiting for a commit.
+    /// with its error. For every step's result: the worker moves on to the node's next step
+    /// instead of waiting for a commit.
     kDeferred,
   };
   /// A node's new state and why, for StartStep/FinishStep.

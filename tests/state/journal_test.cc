@@ -141,10 +141,10 @@ TEST_CASE("steps started together are journaled in order, each refused alone", "
   JournalFixture f;
   const std::vector<Store::StepStart> starts = {
       {{f.run, "n1", "install", "nvidia_driver", "{}", 1},
-       Store::NodeStateChange{NodeState::kProvisioning, "driver 560"}},
-      {{f.run, "ghost", "install", "cuda", "{}", 1}, std::nullopt},  // no such node
-      {{f.run, "n2", "image", "", "{oops", 1}, std::nullopt},      // not JSON
-      {{f.run, "n3", "mount", "scratch", "{}", 1}, std::nullopt},
+       Store::NodeStateChange{NodeState::kProvisioning, "driver 560"}, nullptr, {}},
+      {{f.run, "ghost", "install", "cuda", "{}", 1}, std::nullopt, nullptr, {}},  // no node
+      {{f.run, "n2", "image", "", "{oops", 1}, std::nullopt, nullptr, {}},        // not JSON
+      {{f.run, "n3", "mount", "scratch", "{}", 1}, std::nullopt, nullptr, {}},
   };
   std::vector<Result<int64_t>> ids = f.store->StartSteps(starts, Store::Sync::kCrashSafe);
   REQUIRE(ids.size() == 4);

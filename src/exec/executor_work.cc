@@ -146,8 +146,11 @@ Completion Scheduler::Work(const Job& job) {
   ctx.store = &store_;
 
   const bool journaled = job.step_id > 0 || job.start_error;
-  state::StepIntent intent;
-  if (!journaled) intent = IntentOf(job);
+  // Its start when the worker journals it (a destructive step, one with a guard to check);
+  // the intent, reason and what it journals ahead are built once.
+  state::Store::StepStart start;
+  if (!journaled) start = StartOf(job);
+  const state::StepIntent& intent = start.intent;
   // Only a destructive step's intent is fsynced before it starts; every other journal
   // write needs only survive a kill -9 (see state::Store::Sync). A result lost to a power
   // cut leaves the step in flight, which the next apply re-checks by its guard, and a
@@ -259,7 +262,7 @@ Completion Scheduler::Work(const Job& job) {
   Result<int64_t> id =
       job.start_error ? Result<int64_t>(*job.start_error)
       : journaled     ? Result<int64_t>(job.step_id)
-                      : journal([&] { return store_.StartSteps({StartOf(job)}, start_sync)[0]; });
+                      : journal([&] { return store_.StartSteps({start}, start_sync)[0]; });
   if (id.ok() && guard) {
     if (Status st = close_interrupted(*id, *guard); !st.ok()) id = st.error();
   }

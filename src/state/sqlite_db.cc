@@ -7,11 +7,15 @@
 namespace racksmith::state {
 namespace {
 
-Error ErrorFromCode(sqlite3* db, int rc, const std::string& path, std::string_view what) {
-  const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  std::string text = fmt::format("{}: {}: {}", path, what, msg);
+// A constraint refused it (kConflict), or anything else went wrong with the database (kIo).
+Error ErrorOfCode(int rc, std::string text) {
   if ((rc & 0xff) == SQLITE_CONSTRAINT) return Error(ErrorCode::kConflict, std::move(text));
   return IoError(std::move(text));
+}
+
+Error ErrorFromCode(sqlite3* db, int rc, const std::string& path, std::string_view what) {
+  const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return ErrorOfCode(rc, fmt::format("{}: {}: {}", path, what, msg));
 }
 
 }  // namespace
@@ -104,9 +108,7 @@ Status Database::Exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::Ok();
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
-  std::string text = fmt::format("{}: {}", path_, msg);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Error(ErrorCode::kConflict, std::move(text));
-  return IoError(std::move(text));
+  return ErrorOfCode(rc, fmt::format("{}: {}", path_, msg));
 }
 
 Status Database::ExecCached(const std::string& sql) {
@@ -119,11 +121,10 @@ Status Database::ExecCached(const std::string& sql) {
   }
   // As Exec says it: "<path>: <sqlite message>", read before the reset. Reset at once: a
   // statement left halted by an error must not linger until its next use.
-  const int rc = sqlite3_extended_errcode(db_);
-  std::string text = fmt::format("{}: {}", path_, sqlite3_errmsg(db_));
+  Error e = ErrorOfCode(sqlite3_extended_errcode(db_),
+                        fmt::format("{}: {}", path_, sqlite3_errmsg(db_)));
   (*st)->Reset();
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Error(ErrorCode::kConflict, std::move(text));
-  return IoError(std::move(text));
+  return e;
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {

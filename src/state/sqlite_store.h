@@ -103,12 +103,13 @@ class SqliteStore final : public Store {
   // A journal write inside the open transaction, undone alone if it fails (a savepoint
   // named `name`); the transaction goes on. REQUIRES: mu_ held, a transaction open.
   Status InSavepointLocked(std::string_view name, const std::function<Status()>& body);
-  // StartStep's insert and node state change, in the open transaction.
-  Result<int64_t> StartStepLocked(const StepIntent& intent,
-                                  const std::optional<NodeStateChange>& change);
   // One StepStart in the open transaction: its record inserted running (or, journaled
   // ahead, marked running), the node's state, and the steps journaled ahead with it.
   Result<int64_t> StartOneLocked(const StepStart& start);
+  // StartOneLocked for one start of StartSteps' op, its result into `id`: in a savepoint
+  // of its own unless it is `alone` in the op (the op's savepoint is its own then); what it
+  // journaled ahead is forgotten if it fails.
+  Status StartOfSeveralLocked(const StepStart& start, bool alone, Result<int64_t>* id);
   // Its ahead records were rolled back with it: their slots say so (id 0).
   static void ForgetAhead(const StepStart& start);
   Result<std::pair<std::string, int64_t>> UpdateStepResultLocked(int64_t step_id,

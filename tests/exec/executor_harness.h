@@ -12,6 +12,7 @@
 #include "exec/executor.h"
 #include "fake_driver.h"
 #include "plan/plan_test_util.h"
+#include "support/golden.h"
 
 namespace racksmith::exec::testing {
 
@@ -43,9 +44,7 @@ racks:
 )";
 
 inline std::string Site(const std::string& driver = "550.54.15") {
-  std::string s = kSite;
-  s.replace(s.find("DRIVER"), 6, driver);
-  return s;
+  return racksmith::testing::ReplaceAll(kSite, "DRIVER", driver);
 }
 
 inline plan::Policy Permissive() {

@@ -227,13 +227,20 @@ std::vector<Job> Scheduler::Select(SteadyClock::time_point round) {
         }
         // Journal-ahead: a step that waits for this one alone is journaled (intended) in
         // this start's commit, so that when this one succeeds it starts with only "running"
-        // queued. Not a destructive step (its intent is fsynced when it starts, and a lost
-        // "running" must never make it look unstarted) nor one with a guard to check first.
+        // queued. Not one with a guard to check first. A destructive one's record is synced
+        // to disk in the background before it may start that way (power_safe), and a resume
+        // holds it as possibly started whatever came of its predecessor
+        // (RecoverInterruptedRun): so only when its guard can answer without the node's own
+        // system (firmware, erase, power off ask the BMC), or a kill during the step before a
+        // new node's image would leave that node failed as "cannot tell".
         for (int d : s.dependents) {
           StepRun& t = steps_[d];
+          const bool eligible =
+              !t.step->destructive || !plan::GuardAsksNode(t.step->kind);
           if (t.waiting_for == 1 && t.phase == StepPhase::kWaiting && t.attempt == 0 &&
-              !t.step->destructive && !t.guard_first && t.ahead == nullptr) {
+              eligible && !t.guard_first && t.ahead == nullptr) {
             t.ahead = std::make_shared<state::Store::AheadSlot>();
+            t.ahead->power_safe = t.step->destructive;
             job.ahead.push_back(d);
           }
         }
@@ -588,12 +595,21 @@ const char* NodeOutcomeName(NodeOutcome::Kind kind) {
 namespace {
 
 // The record a step journaled ahead was journaled with ("after" in its intent), or 0.
-int64_t AheadOf(const state::StepRecord& r) {
-  if (r.intent_json.find("\"after\"") == std::string::npos) return 0;
+// What a record's intent says of journal-ahead: the record of the step it waited for (0: it
+// was not journaled ahead), and whether the step is destructive.
+struct AheadIntent {
+  int64_t after = 0;
+  bool destructive = false;
+};
+
+AheadIntent AheadOf(const state::StepRecord& r) {
+  if (r.intent_json.find("\"after\"") == std::string::npos) return {};
   nlohmann::json j = nlohmann::json::parse(r.intent_json, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return 0;
+  if (!j.is_object()) return {};
   auto it = j.find("after");
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+  if (it == j.end() || !it->is_number_integer()) return {};
+  auto d = j.find("destructive");
+  return {it->get<int64_t>(), d != j.end() && d->is_boolean() && d->get<bool>()};
 }
 
 // Whether a step journaled ahead after record `after` may have started: unless the last
@@ -625,17 +641,19 @@ Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store
   if (!open.ok()) return open.error();
   std::optional<std::vector<state::StepRecord>> run_steps;  // read when first needed
   for (state::StepRecord& r : *open) {
-    const int64_t after = AheadOf(r);
-    if (r.status == state::StepStatus::kIntended && after > 0) {
+    const AheadIntent ahead = AheadOf(r);
+    if (r.status == state::StepStatus::kIntended && ahead.after > 0) {
       // Journaled ahead: it starts with a "running" that is queued, not waited for, so the
       // kill may have taken that mark after the step began. It cannot have started only if
-      // the step it waited for failed (that step's last attempt in the run).
-      if (!run_steps) {
+      // the step it waited for failed (that step's last attempt in the run). Not told so of
+      // a destructive step: a power cut keeps only the commits up to the last fsync, and
+      // the record of the retry that succeeded before it started may be past that one.
+      if (!run_steps && !ahead.destructive) {
         Result<std::vector<state::StepRecord>> steps = store.StepsOfRun(r.run_id);
         if (!steps.ok()) return steps.error();
         run_steps = std::move(*steps);
       }
-      if (!MayHaveStarted(*run_steps, after)) {
+      if (!ahead.destructive && !MayHaveStarted(*run_steps, ahead.after)) {
         Result<int> removed = store.WithdrawAhead({r.id});
         if (!removed.ok()) return removed.error();
         continue;

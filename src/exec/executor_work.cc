@@ -66,8 +66,9 @@ state::Store::StepStart Scheduler::StartOf(const Job& job) const {
 // its write and sleeping again per step. Only the steps that need nothing more than a
 // crash-safe intent: a destructive step's intent is fsynced (its worker waits for that, not
 // the scheduler), and a step with a guard to check is journaled after the check. A step
-// journaled ahead whose record is committed waits for nothing: its "running" is queued
-// (deferred, before anything queued after it), as a deferred result is.
+// journaled ahead whose record is committed (for a destructive one, and synced to disk)
+// waits for nothing: its "running" is queued (deferred, before anything queued after it),
+// as a deferred result is.
 void Scheduler::JournalStarts(std::vector<Job>& jobs) {
   std::vector<state::Store::StepStart> ready;
   std::vector<Job*> ready_jobs;
@@ -75,10 +76,12 @@ void Scheduler::JournalStarts(std::vector<Job>& jobs) {
   std::vector<Job*> journaled;
   for (Job& job : jobs) {
     const plan::Step& step = *steps_[job.step].step;
-    if (job.guard != Job::Guard::kNone || step.destructive) continue;
+    if (job.guard != Job::Guard::kNone) continue;
     if (job.journaled != nullptr && store_.AheadJournaled(*job.journaled)) {
       ready.push_back(StartOf(job));
       ready_jobs.push_back(&job);
+    } else if (step.destructive) {
+      continue;  // its worker journals it, power-safe
     } else {
       starts.push_back(StartOf(job));
       journaled.push_back(&job);

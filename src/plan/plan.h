@@ -157,6 +157,10 @@ enum class StepKind {
   kRetire,      // record the node retired
 };
 const char* StepKindName(StepKind kind);  // "drain", "quarantine", ...
+// Whether the guard of a step of this kind asks the node itself (over SSH), which has no
+// answer while the node has no system to answer with (a new node before its image); the
+// others ask the BMC, Slurm or the store.
+bool GuardAsksNode(StepKind kind);
 
 struct Step {
   std::string id;  // "<node>/<kind>[/<component>]", unique in the plan

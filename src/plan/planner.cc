@@ -463,6 +463,19 @@ class NodePlanner {
 
 }  // namespace
 
+bool GuardAsksNode(StepKind kind) {
+  switch (kind) {
+    case StepKind::kImage:
+    case StepKind::kInstall:
+    case StepKind::kRemove:
+    case StepKind::kConfigure:
+    case StepKind::kMount:
+      return true;
+    default:
+      return false;
+  }
+}
+
 const char* StepKindName(StepKind kind) {
   switch (kind) {
     case StepKind::kDrain: return "drain";

@@ -147,8 +147,12 @@ class SqliteStore final : public Store {
   // and follows every earlier write), then locks mu_ and puts the connection back to
   // synchronous=FULL if the journal's last commit left it at NORMAL.
   std::unique_lock<std::mutex> Settled();
-  // The committer thread: leads a batch when a deferred op finds nobody committing.
+  // The committer thread: leads a batch when a deferred op finds nobody committing, and
+  // syncs the WAL when a commit carried power-safe records journaled ahead.
   void CommitterLoop();
+  // Asks the committer thread (started if need be) to lead or to sync; false when there is
+  // no thread to be had. Called with group_mu_ held.
+  bool WakeCommitterLocked();
   void StopCommitter();  // after the queue is settled; before db_ closes
   // Makes the journal's commits up to batch `upto` (committed_batches_ after it) durable:
   // fsync of the WAL file (through SQLite's default VFS, on a file object of its own),
@@ -176,6 +180,13 @@ class SqliteStore final : public Store {
   std::condition_variable committer_cv_;
   bool committer_wanted_ = false;
   bool committer_stop_ = false;
+  // The committer thread is to make the journal durable up to this batch (SyncWal): a
+  // commit carried a power-safe record journaled ahead. Guarded by group_mu_.
+  uint64_t sync_wanted_ = 0;
+  // The batch being committed carries a power-safe record journaled ahead (set by
+  // StartOneLocked inside CommitBatch, read after it by LeadBatches). Only the thread
+  // leading the group commit touches it, and one leads at a time.
+  bool batch_wants_sync_ = false;
   Database db_;
   // SyncWal's own handle on the WAL file (nullptr until first needed; never for :memory:).
   std::mutex wal_mu_;
@@ -185,7 +196,9 @@ class SqliteStore final : public Store {
   // The last journal batch whose commit succeeded (batches commit in order: every ahead
   // record of a batch up to it is in the file).
   std::atomic<uint64_t> good_batch_{0};
-  uint64_t synced_batches_ = 0;  // of them, made durable by a finished fsync (wal_mu_)
+  // Of them, made durable by a finished fsync (written under wal_mu_; read by
+  // AheadJournaled without it).
+  std::atomic<uint64_t> synced_batches_{0};
   // Checkpoints the WAL off the writer's thread (not for :memory:). Detached from db_ and
   // destroyed first, in the destructor.
   std::unique_ptr<WalCheckpointer> checkpointer_;

@@ -25,6 +25,8 @@ struct SqliteStore::PendingOp {
 
 namespace {
 
+constexpr size_t kMaxBatchOps = 8;
+
 // Wakes each waiter with `lead`. The promises were moved out of the waiters' PendingOps
 // (which live on the waiters' stacks and may be gone once woken) under the queue lock; set
 // here without it, so that a woken thread never runs straight into a lock its waker holds.
@@ -55,16 +57,8 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
     // caller does not wait for it either.
     group_leader_ = true;
     committer_wanted_ = true;
-    if (committer_.joinable()) {
-      committer_cv_.notify_one();
-      return Status::Ok();
-    }
-    try {
-      committer_ = std::thread([this] { CommitterLoop(); });
-      return Status::Ok();
-    } catch (const std::system_error&) {
-      committer_wanted_ = false;  // no thread to be had: this caller commits it, waiting
-    }
+    if (WakeCommitterLocked()) return Status::Ok();
+    committer_wanted_ = false;  // no thread to be had: this caller commits it, waiting
     lock.unlock();
     LeadBatches(nullptr);
     lock.lock();
@@ -93,18 +87,35 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
 }
 
 void SqliteStore::LeadBatches(PendingOp* mine) {
+  bool mine_taken = mine == nullptr;
   for (;;) {
-    // Commit everything queued so far. Writes queued while this commit runs go in the next.
+    // Commit what is queued so far, up to kMaxBatchOps ops, oldest first. Writes queued
+    // while this commit runs go in a later one. The cap: when 32 steps end in the same
+    // instant, their results and their nodes' next starts (each ~90 µs of SQLite work on
+    // the bench's VM) would otherwise all wait for one commit of all of them; in batches
+    // of 8 the first are done after an eighth of it (bench/results/apply.md).
     std::unique_lock<std::mutex> lock(group_mu_);
     std::vector<PendingOp*> batch;
-    batch.swap(group_queue_);
+    if (group_queue_.size() <= kMaxBatchOps) {
+      batch.swap(group_queue_);
+    } else {
+      auto cut = group_queue_.begin() + static_cast<std::ptrdiff_t>(kMaxBatchOps);
+      batch.assign(group_queue_.begin(), cut);
+      group_queue_.erase(group_queue_.begin(), cut);
+    }
+    if (!mine_taken) mine_taken = std::find(batch.begin(), batch.end(), mine) != batch.end();
     // A deferred write that failed in an earlier batch fails what was queued behind it
     // while that batch committed (they were queued before its failure was known).
     Status failed_before = deferred_error_;
     lock.unlock();
+    batch_wants_sync_ = false;
     const bool good = CommitBatch(batch, failed_before);
     const uint64_t committed = ++committed_batches_;
     if (good) good_batch_ = committed;
+    // Power-safe records journaled ahead in it: synced in the background, by the committer
+    // thread, long before their steps start (AheadJournaled waits for that fsync). When this
+    // leader syncs for a power-safe op below, that fsync carries them.
+    const bool background_sync = good && batch_wants_sync_;
     // Crash-safe ops (and failed ones) are done now. Power-safe ones wait for the fsync
     // below, which runs after the next leader has taken over: later commits do not wait.
     std::vector<std::promise<bool>> done;
@@ -130,7 +141,13 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
     // or there is none.
     bool again = false;
     bool wake_committer = false;
-    if (group_queue_.empty()) {
+    if (background_sync && to_sync.empty()) {
+      sync_wanted_ = std::max(sync_wanted_, committed);
+      wake_committer = true;
+    }
+    if (!mine_taken) {
+      again = true;  // this thread's own op is still queued, past the cap: it leads on
+    } else if (group_queue_.empty()) {
       group_leader_ = false;
     } else {
       auto waiting = std::find_if(group_queue_.begin(), group_queue_.end(),
@@ -146,8 +163,19 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
         next_leader.push_back(std::move((*waiting)->wake));
       }
     }
+    // Notified once the lock is released (a thread woken under it would block on it at
+    // once); started here if there is none yet. No thread to be had: the steps whose
+    // records wanted a sync start with their own power-safe commit instead.
+    bool notify_committer = false;
+    if (wake_committer) {
+      if (committer_.joinable()) {
+        notify_committer = true;
+      } else {
+        (void)WakeCommitterLocked();
+      }
+    }
     lock.unlock();
-    if (wake_committer) committer_cv_.notify_one();
+    if (notify_committer) committer_cv_.notify_one();
     Wake(next_leader, true);
     Wake(done, false);
     if (!to_sync.empty()) {
@@ -162,15 +190,41 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
   }
 }
 
+bool SqliteStore::WakeCommitterLocked() {
+  if (committer_.joinable()) {
+    committer_cv_.notify_one();
+    return true;
+  }
+  try {
+    committer_ = std::thread([this] { CommitterLoop(); });
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
+
 void SqliteStore::CommitterLoop() {
   std::unique_lock<std::mutex> lock(group_mu_);
   for (;;) {
-    committer_cv_.wait(lock, [&] { return committer_wanted_ || committer_stop_; });
-    if (!committer_wanted_) return;  // stopping, nothing left to lead
-    committer_wanted_ = false;
-    lock.unlock();
-    LeadBatches(nullptr);
-    lock.lock();
+    auto sync_due = [&] { return sync_wanted_ > synced_batches_.load(); };
+    committer_cv_.wait(lock, [&] { return committer_wanted_ || committer_stop_ || sync_due(); });
+    if (committer_wanted_) {
+      committer_wanted_ = false;
+      lock.unlock();
+      LeadBatches(nullptr);
+      lock.lock();
+      continue;
+    }
+    if (sync_due() && !committer_stop_) {
+      const uint64_t upto = sync_wanted_;
+      lock.unlock();
+      // A failure leaves the records unsynced: their steps start with their own power-safe
+      // commit, which reports the error if it persists.
+      (void)SyncWal(upto);
+      lock.lock();
+      continue;
+    }
+    return;  // stopping, nothing left to lead
   }
 }
 
@@ -209,8 +263,11 @@ Status SqliteStore::FlushJournal() {
 }
 
 Status SqliteStore::SyncWal(uint64_t upto) {
-  if (db_.path() == ":memory:") return Status::Ok();  // no file, nothing to sync
   std::lock_guard<std::mutex> lock(wal_mu_);
+  if (db_.path() == ":memory:") {  // no file: every commit is as durable as it gets
+    synced_batches_ = std::max(synced_batches_.load(), committed_batches_.load());
+    return Status::Ok();
+  }
   if (synced_batches_ >= upto) return Status::Ok();
   // Every batch committed by now has been written to the file: this fsync carries them all.
   const uint64_t covers = committed_batches_.load();
@@ -236,7 +293,7 @@ Status SqliteStore::SyncWal(uint64_t upto) {
     return IoError(fmt::format("{}: the journal could not be synced to disk: {}", wal_path,
                                sqlite3_errstr(rc)));
   }
-  synced_batches_ = std::max(synced_batches_, covers);
+  synced_batches_ = std::max(synced_batches_.load(), covers);
   return Status::Ok();
 }
 

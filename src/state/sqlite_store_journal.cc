@@ -288,6 +288,7 @@ Result<int64_t> SqliteStore::StartOneLocked(const StepStart& start) {
       if (!inserted.ok()) return inserted.error();
       a.slot->batch = batch;
       a.slot->id = *inserted;
+      if (a.slot->power_safe) batch_wants_sync_ = true;
       return Status::Ok();
     });
     if (!s.ok() && sqlite3_get_autocommit(db_.handle())) return s.error();
@@ -314,6 +315,7 @@ void SqliteStore::ForgetAhead(const StepStart& start) {
 
 bool SqliteStore::AheadJournaled(const AheadSlot& slot) {
   const uint64_t batch = slot.batch.load();
+  if (slot.power_safe && batch > synced_batches_.load()) return false;
   return slot.id.load() != 0 && batch != 0 && batch <= good_batch_.load();
 }
 

@@ -149,6 +149,11 @@ class Store {
   struct AheadSlot {
     std::atomic<int64_t> id{0};       // the record's id once inserted (0: not yet, or refused)
     std::atomic<uint64_t> batch{0};   // the journal commit that carries it
+    /// The step is destructive: its intent must be on disk (fsynced: power-safe) before it
+    /// starts. The journal syncs such a record in the background after its commit;
+    /// AheadJournaled says yes only once that fsync has finished. Set before the slot is
+    /// handed to StartSteps.
+    bool power_safe = false;
   };
   /// A step to journal ahead with a start: its intent and the slot that receives its id.
   struct AheadStart {
@@ -176,8 +181,8 @@ class Store {
   /// queued, as a deferred result is.
   virtual std::vector<Result<int64_t>> StartSteps(const std::vector<StepStart>& starts,
                                                   Sync sync) = 0;
-  /// Whether the record journaled ahead into `slot` is committed (crash-safe): its step may
-  /// start with a deferred StartSteps.
+  /// Whether the record journaled ahead into `slot` is committed (crash-safe), and for a
+  /// power_safe slot also synced to disk: its step may start with a deferred StartSteps.
   virtual bool AheadJournaled(const AheadSlot& slot) = 0;
   /// Removes records journaled ahead whose steps never started (still intended): the run
   /// ends, or its step's predecessor failed. They tell of nothing that happened; a record

@@ -8,8 +8,10 @@
 #include <mutex>
 #include <set>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exec/executor.h"
@@ -260,15 +262,22 @@ TEST_CASE("a step that waits for one other is journaled ahead with its start and
   plan::Plan p = h.Plan();
   RunSummary s = h.Apply(p);
   CHECK(s.outcome == state::RunOutcome::kSucceeded);
-  // Most steps of the chain had their successor journaled ahead; never a destructive one.
+  // Most steps of the chain had their successor journaled ahead, the BIOS update too (a
+  // destructive step whose guard asks the BMC), marked destructive for a resume; never the
+  // image (its guard needs the node's own system).
   std::set<int64_t> ahead_ids;
+  bool firmware_ahead = false;
   for (const auto& [step, ahead] : seen) {
     for (const auto& [record, after] : ahead) {
       CHECK(record.kind != "image");
-      CHECK(record.kind != "firmware");
+      if (record.kind == "firmware") {
+        firmware_ahead = true;
+        CHECK(nlohmann::json::parse(record.intent_json).value("destructive", false));
+      }
       ahead_ids.insert(record.id);
     }
   }
+  CHECK(firmware_ahead);
   CHECK(ahead_ids.size() >= 4);
   // Each record journaled ahead is the one its step used: succeeded, one record per step.
   Result<std::vector<state::StepRecord>> steps = h.store->StepsOfNode("n01");
@@ -419,6 +428,46 @@ TEST_CASE("after a kill, a step journaled ahead is checked by its guard unless t
     INFO(r.kind << " " << r.component << " " << r.error);
     CHECK(state::IsFinished(r.status));
   }
+}
+
+TEST_CASE("after a kill, a destructive step journaled ahead is checked by its guard even when "
+          "the step it waited for failed",
+          "[exec]") {
+  Harness h(Site());
+  REQUIRE(h.store->EnsureNodes({"n01"}, state::NodeState::kNew).ok());
+  Result<int64_t> run = h.store->BeginRun(TestRun());
+  REQUIRE(run.ok());
+  // Discovery started with the BIOS update journaled ahead (power-safe: it may start only
+  // once its record is on disk); then discovery failed, and the run was killed.
+  state::Store::StepStart start;
+  start.intent = {*run, "n01", "discover", "", R"({"id":"n01/discover"})", 1};
+  auto slot = std::make_shared<state::Store::AheadSlot>();
+  slot->power_safe = true;
+  start.ahead.push_back(
+      {{*run, "n01", "firmware", "bios", R"({"id":"n01/firmware/bios","destructive":true})", 1},
+       slot});
+  std::vector<Result<int64_t>> ids = h.store->StartSteps({start}, state::Store::Sync::kCrashSafe);
+  REQUIRE(ids.size() == 1);
+  REQUIRE(ids[0].ok());
+  REQUIRE(slot->id.load() > 0);
+  // Synced in the background after its commit: usable once that fsync is done.
+  for (int i = 0; i < 500 && !h.store->AheadJournaled(*slot); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(h.store->AheadJournaled(*slot));
+  state::StepResult failed{state::StepStatus::kFailed, "BMC: no answer", "", std::nullopt};
+  REQUIRE(h.store->FinishStep(*ids[0], failed, std::nullopt, false, state::Store::Sync::kCrashSafe)
+              .ok());
+
+  // A power cut keeps the commits up to the last fsync only: the record of a retry of
+  // discovery that succeeded, and the BIOS update that followed, may be past it. So the
+  // update may have started: it waits for its guard, it is not withdrawn.
+  Result<std::vector<state::StepRecord>> open = RecoverInterruptedRun(*h.store);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  CHECK(open->front().id == slot->id.load());
+  CHECK(open->front().status == state::StepStatus::kRunning);
+  CHECK_THAT(open->front().error, Catch::Contains("journaled ahead"));
 }
 
 }  // namespace

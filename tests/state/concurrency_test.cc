@@ -137,6 +137,49 @@ TEST_CASE("steps started and finished by many threads at once each get their own
   CHECK(store->CheckIntegrity().ok());
 }
 
+TEST_CASE("a burst of journal writes larger than one commit takes is committed in order, each "
+          "once",
+          "[state]") {
+  // 40 threads start steps (waited for) and finish them deferred at once: the queue holds
+  // more ops than one commit takes (8), so leaders commit several batches, and a leader's
+  // own op is at times past the first; each write must land once, in order.
+  TempDir dir;
+  SystemClock clock;
+  auto store = MustOpen(dir.Join("state.db"), clock);
+  constexpr int kThreads = 40, kSteps = 12;
+  ThreadedRun r = StepsFromThreads(
+      *store, "b", kThreads, kSteps,
+      [&](int t, int i, int64_t run, const std::string& node) -> std::string {
+        const Store::Sync sync = (i + t) % 5 == 0 ? Store::Sync::kPowerSafe
+                                                   : Store::Sync::kCrashSafe;
+        Result<int64_t> id = store->StartStep(
+            {run, node, "install", fmt::format("c{}", i), "", 1},
+            Store::NodeStateChange{NodeState::kProvisioning, "installing"}, sync);
+        if (!id.ok()) return id.error().ToString();
+        StepResult ok;
+        ok.status = StepStatus::kSucceeded;
+        ok.component = ComponentRecord{"", fmt::format("c{}", i), "1.0", fmt::format("h{}", i)};
+        Status s = store->FinishStep(*id, ok,
+                                     Store::NodeStateChange{NodeState::kBurnin, "step done"},
+                                     false, Store::Sync::kDeferred);
+        return s.ok() ? "" : s.error().ToString();
+      });
+  REQUIRE(store->FlushJournal().ok());
+  Result<std::vector<StepRecord>> steps = store->StepsOfRun(r.run);
+  REQUIRE(steps.ok());
+  CHECK(steps->size() == static_cast<size_t>(kThreads * kSteps));
+  for (const StepRecord& rec : *steps) CHECK(rec.status == StepStatus::kSucceeded);
+  // Each node's steps in the order its thread journaled them.
+  for (const std::string& node : r.nodes) {
+    Result<std::vector<StepRecord>> mine = store->StepsOfNode(node);
+    REQUIRE(mine.ok());
+    REQUIRE(mine->size() == static_cast<size_t>(kSteps));
+    for (int i = 0; i < kSteps; ++i) CHECK((*mine)[i].component == fmt::format("c{}", i));
+  }
+  CheckNodesFinished(*store, r.nodes, kSteps);
+  CHECK(store->CheckIntegrity().ok());
+}
+
 TEST_CASE("deferred step results are in the journal before any later call of the store reads it",
           "[state]") {
   // Each thread finishes its steps with Sync::kDeferred (queued behind the commit another

@@ -594,7 +594,6 @@ const char* NodeOutcomeName(NodeOutcome::Kind kind) {
 
 namespace {
 
-// The record a step journaled ahead was journaled with ("after" in its intent), or 0.
 // What a record's intent says of journal-ahead: the record of the step it waited for (0: it
 // was not journaled ahead), and whether the step is destructive.
 struct AheadIntent {
@@ -648,15 +647,17 @@ Result<std::vector<state::StepRecord>> RecoverInterruptedRun(state::Store& store
       // the step it waited for failed (that step's last attempt in the run). Not told so of
       // a destructive step: a power cut keeps only the commits up to the last fsync, and
       // the record of the retry that succeeded before it started may be past that one.
-      if (!run_steps && !ahead.destructive) {
-        Result<std::vector<state::StepRecord>> steps = store.StepsOfRun(r.run_id);
-        if (!steps.ok()) return steps.error();
-        run_steps = std::move(*steps);
-      }
-      if (!ahead.destructive && !MayHaveStarted(*run_steps, ahead.after)) {
-        Result<int> removed = store.WithdrawAhead({r.id});
-        if (!removed.ok()) return removed.error();
-        continue;
+      if (!ahead.destructive) {
+        if (!run_steps) {
+          Result<std::vector<state::StepRecord>> steps = store.StepsOfRun(r.run_id);
+          if (!steps.ok()) return steps.error();
+          run_steps = std::move(*steps);
+        }
+        if (!MayHaveStarted(*run_steps, ahead.after)) {
+          Result<int> removed = store.WithdrawAhead({r.id});
+          if (!removed.ok()) return removed.error();
+          continue;
+        }
       }
       if (Status s = store.MarkRunning(r.id); !s.ok()) return s.error();
       Status s = store.NoteInterrupted(

@@ -150,9 +150,10 @@ class SqliteStore final : public Store {
   // The committer thread: leads a batch when a deferred op finds nobody committing, and
   // syncs the WAL when a commit carried power-safe records journaled ahead.
   void CommitterLoop();
-  // Asks the committer thread (started if need be) to lead or to sync; false when there is
-  // no thread to be had. Called with group_mu_ held.
-  bool WakeCommitterLocked();
+  // Starts the committer thread if it is not running; false when there is no thread to be
+  // had. Called with group_mu_ held; the caller notifies committer_cv_ once it has released
+  // the lock (a thread woken under it would block on it at once).
+  bool EnsureCommitterLocked();
   void StopCommitter();  // after the queue is settled; before db_ closes
   // Makes the journal's commits up to batch `upto` (committed_batches_ after it) durable:
   // fsync of the WAL file (through SQLite's default VFS, on a file object of its own),

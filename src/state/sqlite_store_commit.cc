@@ -57,7 +57,11 @@ Status SqliteStore::InGroupCommit(std::function<Status()> op, Sync sync, bool ba
     // caller does not wait for it either.
     group_leader_ = true;
     committer_wanted_ = true;
-    if (WakeCommitterLocked()) return Status::Ok();
+    if (EnsureCommitterLocked()) {
+      lock.unlock();
+      committer_cv_.notify_one();
+      return Status::Ok();
+    }
     committer_wanted_ = false;  // no thread to be had: this caller commits it, waiting
     lock.unlock();
     LeadBatches(nullptr);
@@ -163,19 +167,11 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
         next_leader.push_back(std::move((*waiting)->wake));
       }
     }
-    // Notified once the lock is released (a thread woken under it would block on it at
-    // once); started here if there is none yet. No thread to be had: the steps whose
-    // records wanted a sync start with their own power-safe commit instead.
-    bool notify_committer = false;
-    if (wake_committer) {
-      if (committer_.joinable()) {
-        notify_committer = true;
-      } else {
-        (void)WakeCommitterLocked();
-      }
-    }
+    // No thread to be had: the steps whose records wanted a sync start with their own
+    // power-safe commit instead.
+    if (wake_committer) wake_committer = EnsureCommitterLocked();
     lock.unlock();
-    if (notify_committer) committer_cv_.notify_one();
+    if (wake_committer) committer_cv_.notify_one();
     Wake(next_leader, true);
     Wake(done, false);
     if (!to_sync.empty()) {
@@ -190,11 +186,8 @@ void SqliteStore::LeadBatches(PendingOp* mine) {
   }
 }
 
-bool SqliteStore::WakeCommitterLocked() {
-  if (committer_.joinable()) {
-    committer_cv_.notify_one();
-    return true;
-  }
+bool SqliteStore::EnsureCommitterLocked() {
+  if (committer_.joinable()) return true;
   try {
     committer_ = std::thread([this] { CommitterLoop(); });
     return true;

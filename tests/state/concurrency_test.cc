@@ -71,6 +71,15 @@ void CheckNodesFinished(Store& store, const std::vector<std::string>& nodes, int
   }
 }
 
+// Every step of the run succeeded, and every node has each step's component and its state.
+void CheckRunSucceeded(Store& store, const ThreadedRun& r, int steps) {
+  Result<std::vector<StepRecord>> all = store.StepsOfRun(r.run);
+  REQUIRE(all.ok());
+  CHECK(all->size() == r.nodes.size() * static_cast<size_t>(steps));
+  for (const StepRecord& rec : *all) CHECK(rec.status == StepStatus::kSucceeded);
+  CheckNodesFinished(store, r.nodes, steps);
+}
+
 TEST_CASE("threads sharing one store journal without losing a step", "[state]") {
   TempDir dir;
   SystemClock clock;
@@ -128,11 +137,7 @@ TEST_CASE("steps started and finished by many threads at once each get their own
             *id, ok, Store::NodeStateChange{NodeState::kBurnin, "step done"}, false, sync);
         return s.ok() ? "" : s.error().ToString();
       });
-  Result<std::vector<StepRecord>> steps = store->StepsOfRun(r.run);
-  REQUIRE(steps.ok());
-  CHECK(steps->size() == static_cast<size_t>(kThreads * kSteps));
-  for (const StepRecord& rec : *steps) CHECK(rec.status == StepStatus::kSucceeded);
-  CheckNodesFinished(*store, r.nodes, kSteps);
+  CheckRunSucceeded(*store, r, kSteps);
   CHECK_FALSE(store->GetNode("no-such-node").ok());
   CHECK(store->CheckIntegrity().ok());
 }
@@ -165,10 +170,7 @@ TEST_CASE("a burst of journal writes larger than one commit takes is committed i
         return s.ok() ? "" : s.error().ToString();
       });
   REQUIRE(store->FlushJournal().ok());
-  Result<std::vector<StepRecord>> steps = store->StepsOfRun(r.run);
-  REQUIRE(steps.ok());
-  CHECK(steps->size() == static_cast<size_t>(kThreads * kSteps));
-  for (const StepRecord& rec : *steps) CHECK(rec.status == StepStatus::kSucceeded);
+  CheckRunSucceeded(*store, r, kSteps);
   // Each node's steps in the order its thread journaled them.
   for (const std::string& node : r.nodes) {
     Result<std::vector<StepRecord>> mine = store->StepsOfNode(node);
@@ -176,7 +178,6 @@ TEST_CASE("a burst of journal writes larger than one commit takes is committed i
     REQUIRE(mine->size() == static_cast<size_t>(kSteps));
     for (int i = 0; i < kSteps; ++i) CHECK((*mine)[i].component == fmt::format("c{}", i));
   }
-  CheckNodesFinished(*store, r.nodes, kSteps);
   CHECK(store->CheckIntegrity().ok());
 }
 
